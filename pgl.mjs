@@ -1,0 +1,16 @@
+import { PGlite } from '@electric-sql/pglite';
+let t=Date.now();
+const db = await PGlite.create();
+console.log('init', Date.now()-t);
+await db.exec(`create role app nologin; create table t(id text primary key, c text); alter table t enable row level security; create policy p on t to app using (c = current_setting('app.company_id', true)) with check (c = current_setting('app.company_id', true)); grant select,insert on t to app; insert into t values ('1','a'),('2','b');`);
+await db.exec(`begin; set local role app; select set_config('app.company_id','a',true);`);
+console.log((await db.query('select * from t')).rows, (await db.query('select current_user, session_user')).rows);
+await db.exec('commit');
+console.log((await db.query('select current_user')).rows);
+t=Date.now();
+const dump = await db.dumpDataDir('none');
+console.log('dump', Date.now()-t, dump.size);
+t=Date.now();
+const db2 = await PGlite.create({loadDataDir: dump});
+console.log('load', Date.now()-t, (await db2.query('select count(*) from t')).rows);
+console.log(process.memoryUsage().rss/1e6);

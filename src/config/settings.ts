@@ -1,0 +1,105 @@
+import { z } from 'zod';
+import { TenantGateError } from '../errors/tenantgate-error.js';
+
+/** The flags the enforcement gate reads (DESIGN.md, routing table). */
+export const FLAG_NAMES = [
+  'FF_INTEGRATION_ACCOUNT_OUTBOUND',
+  'FF_INTEGRATION_ACCOUNT_INBOUND',
+  'FF_INTEGRATION_ACCOUNT_FISCAL',
+  'FF_ENFORCE_INTEGRATION_ACCOUNT',
+] as const;
+export type FlagName = (typeof FLAG_NAMES)[number];
+
+const flagValue = z
+  .enum(['true', 'false', '1', '0'])
+  .optional()
+  .transform((v) => (v === undefined ? undefined : v === 'true' || v === '1'));
+
+const settingsSchema = z.object({
+  DATABASE_URL: z.string().url().optional(),
+  TENANTGATE_DATA_DIR: z.string().min(1).default('.data/pglite'),
+  TENANTGATE_DEPLOYMENT_ENV: z
+    .enum(['staging', 'production'])
+    .default('staging'),
+  TENANTGATE_ACCOUNT_ENV: z.enum(['TEST', 'PROD']).default('TEST'),
+  TENANTGATE_SINGLE_TENANT: flagValue,
+  TENANTGATE_VAULT_KEYS: z.string().optional(),
+  TENANTGATE_VAULT_ACTIVE_KEY: z.string().optional(),
+  TENANTGATE_VAULT_KEY_FILE: z.string().optional(),
+  TENANTGATE_SOFTWARE_ID: z.string().min(1).default('TenantGate-0.1'),
+  TENANTGATE_HTTP_TIMEOUT_MS: z.coerce.number().int().positive().default(15000),
+  LOG_LEVEL: z
+    .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
+    .default('info'),
+  FF_INTEGRATION_ACCOUNT_OUTBOUND: flagValue,
+  FF_INTEGRATION_ACCOUNT_INBOUND: flagValue,
+  FF_INTEGRATION_ACCOUNT_FISCAL: flagValue,
+  FF_ENFORCE_INTEGRATION_ACCOUNT: flagValue,
+});
+
+export interface Settings {
+  /** PostgreSQL URL; unset means the embedded PGlite database. */
+  databaseUrl: string | undefined;
+  /** PGlite data folder. Default `.data/pglite`; `memory://` for none. */
+  dataDir: string;
+  /** Where TenantGate itself runs. Default `staging`. */
+  deploymentEnvironment: 'staging' | 'production';
+  /** Which counterpart endpoints accounts talk to. Default `TEST`. */
+  accountEnvironment: 'TEST' | 'PROD';
+  /**
+   * A single-tenant deployment may use global credentials on V1; a
+   * multi-tenant one (the default) never does.
+   */
+  singleTenant: boolean;
+  vault: {
+    keys: string | undefined;
+    activeKey: string | undefined;
+    keyFile: string | undefined;
+  };
+  softwareId: string;
+  httpTimeoutMs: number;
+  logLevel: z.infer<typeof settingsSchema>['LOG_LEVEL'];
+  /** `FF_*` values from the environment; undefined when unset. */
+  flags: Record<FlagName, boolean | undefined>;
+}
+
+/**
+ * Reads settings from an environment. The only place in TenantGate that
+ * looks at `process.env`: everything else receives a Settings object.
+ */
+export function loadSettings(
+  env: Record<string, string | undefined> = process.env,
+): Settings {
+  const parsed = settingsSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = String(issue?.path[0] ?? 'environment');
+    throw new TenantGateError(
+      'CONFIG_INVALID',
+      `${field}: ${issue?.message ?? 'invalid'}`,
+      { field, rule: issue?.code },
+    );
+  }
+  const s = parsed.data;
+  return {
+    databaseUrl: s.DATABASE_URL,
+    dataDir: s.TENANTGATE_DATA_DIR,
+    deploymentEnvironment: s.TENANTGATE_DEPLOYMENT_ENV,
+    accountEnvironment: s.TENANTGATE_ACCOUNT_ENV,
+    singleTenant: s.TENANTGATE_SINGLE_TENANT ?? false,
+    vault: {
+      keys: s.TENANTGATE_VAULT_KEYS,
+      activeKey: s.TENANTGATE_VAULT_ACTIVE_KEY,
+      keyFile: s.TENANTGATE_VAULT_KEY_FILE,
+    },
+    softwareId: s.TENANTGATE_SOFTWARE_ID,
+    httpTimeoutMs: s.TENANTGATE_HTTP_TIMEOUT_MS,
+    logLevel: s.LOG_LEVEL,
+    flags: {
+      FF_INTEGRATION_ACCOUNT_OUTBOUND: s.FF_INTEGRATION_ACCOUNT_OUTBOUND,
+      FF_INTEGRATION_ACCOUNT_INBOUND: s.FF_INTEGRATION_ACCOUNT_INBOUND,
+      FF_INTEGRATION_ACCOUNT_FISCAL: s.FF_INTEGRATION_ACCOUNT_FISCAL,
+      FF_ENFORCE_INTEGRATION_ACCOUNT: s.FF_ENFORCE_INTEGRATION_ACCOUNT,
+    },
+  };
+}

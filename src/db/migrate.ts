@@ -1,0 +1,79 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Database, Queryable } from './database.js';
+
+const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
+
+/** Arbitrary, fixed: processes started together wait on this lock. */
+const MIGRATION_LOCK_KEY = 7_247_011;
+
+export interface MigrationReport {
+  applied: string[];
+  alreadyApplied: number;
+}
+
+/** The SQL migration files, in order. */
+export function listMigrations(): { name: string; sql: string }[] {
+  return readdirSync(MIGRATIONS_DIR)
+    .filter((f) => f.endsWith('.sql'))
+    .sort()
+    .map((name) => ({
+      name,
+      sql: readFileSync(MIGRATIONS_DIR + name, 'utf8'),
+    }));
+}
+
+/**
+ * Applies pending migrations as the database owner, each in its own
+ * transaction, under an advisory lock so that processes started together
+ * do not race. Safe to run at every start.
+ */
+export async function migrate(db: Database): Promise<MigrationReport> {
+  return db.withOwnerSession(async (session) => {
+    await session.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    try {
+      return await applyPending(session);
+    } finally {
+      await session.query('SELECT pg_advisory_unlock($1)', [
+        MIGRATION_LOCK_KEY,
+      ]);
+    }
+  });
+}
+
+async function applyPending(session: Queryable): Promise<MigrationReport> {
+  await session.query(`CREATE TABLE IF NOT EXISTS "_TenantGateMigration" (
+    name text PRIMARY KEY,
+    "appliedAt" timestamptz NOT NULL DEFAULT now())`);
+  const done = await session.query<{ name: string }>(
+    'SELECT name FROM "_TenantGateMigration"',
+  );
+  const doneNames = new Set(done.map((r) => r.name));
+  const applied: string[] = [];
+
+  for (const migration of listMigrations()) {
+    if (doneNames.has(migration.name)) continue;
+    await session.query('BEGIN');
+    try {
+      await runScript(session, migration.sql);
+      await session.query(
+        'INSERT INTO "_TenantGateMigration" (name) VALUES ($1)',
+        [migration.name],
+      );
+      await session.query('COMMIT');
+    } catch (error) {
+      await session.query('ROLLBACK');
+      throw error;
+    }
+    applied.push(migration.name);
+  }
+  return { applied, alreadyApplied: doneNames.size };
+}
+
+/**
+ * A migration file is several statements; without parameters both
+ * drivers accept them in one call (simple query protocol).
+ */
+async function runScript(session: Queryable, sql: string): Promise<void> {
+  await session.exec(sql);
+}

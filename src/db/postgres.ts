@@ -1,0 +1,79 @@
+import pg from 'pg';
+import {
+  APP_ROLE,
+  scopeStatements,
+  type Database,
+  type Queryable,
+  type Scope,
+} from './database.js';
+
+// numeric and bigint come back as strings: exact, never floats.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => v);
+
+function wrap(client: pg.ClientBase): Queryable {
+  return {
+    async exec(sql: string) {
+      await client.query(sql);
+    },
+    async query<T>(sql: string, params: readonly unknown[] = []) {
+      const result = await client.query(sql, params as unknown[]);
+      return result.rows as T[];
+    },
+  };
+}
+
+/**
+ * PostgreSQL through node-postgres. The URL's user owns the schema;
+ * every pooled connection switches to the app role as it opens, so the
+ * service itself is neither superuser nor table owner.
+ */
+export class PostgresDatabase implements Database {
+  readonly kind = 'postgres' as const;
+  readonly pool: pg.Pool;
+
+  constructor(url: string, options: { max?: number } = {}) {
+    this.pool = new pg.Pool({ connectionString: url, max: options.max ?? 10 });
+    this.pool.on('connect', (client) => {
+      client.query(`SET ROLE ${APP_ROLE}`).catch(() => {
+        // Before the first migration the role does not exist yet; each
+        // transaction states its role anyway.
+      });
+    });
+  }
+
+  async transaction<T>(
+    scope: Scope,
+    fn: (tx: Queryable) => Promise<T>,
+  ): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      for (const s of scopeStatements(scope)) {
+        await client.query(s.sql, s.params);
+      }
+      const result = await fn(wrap(client));
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async withOwnerSession<T>(fn: (session: Queryable) => Promise<T>) {
+    const client = await this.pool.connect();
+    try {
+      await client.query('RESET ROLE');
+      return await fn(wrap(client));
+    } finally {
+      await client.query(`SET ROLE ${APP_ROLE}`).catch(() => undefined);
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

@@ -1,0 +1,182 @@
+/**
+ * Every error TenantGate raises, with its stable code. The code is the
+ * contract: callers, dashboards and alerts match on it, never on the
+ * message. `docs/error-codes.md` is generated from this table.
+ */
+export type Severity = 'P0' | 'P1' | 'P2';
+
+/**
+ * Where a failure comes from. Rollout gates count `integration` failures
+ * towards the error rate; `counterpart` outages (CIS or an intermediary
+ * down) are reported apart and pause rather than roll back.
+ */
+export type ErrorLayer = 'integration' | 'counterpart' | 'input' | 'internal';
+
+export interface ErrorSpec {
+  name: string;
+  severity: Severity;
+  retryable: boolean;
+  layer: ErrorLayer;
+  description: string;
+}
+
+export const ERROR_CATALOGUE = {
+  TENANT_VIOLATION: {
+    name: 'TenantViolationError',
+    severity: 'P0',
+    retryable: false,
+    layer: 'integration',
+    description:
+      "An operation named or resolved an integration account that belongs to another company. Never retried, never falls back.",
+  },
+  INTEGRATION_REQUIRED: {
+    name: 'IntegrationRequiredError',
+    severity: 'P0',
+    retryable: false,
+    layer: 'integration',
+    description:
+      'Enforcement is on and the company has no integration account of the kind the operation needs: the legacy path is refused.',
+  },
+  INTEGRATION_DISABLED: {
+    name: 'IntegrationDisabledError',
+    severity: 'P1',
+    retryable: false,
+    layer: 'integration',
+    description:
+      'The integration account exists but is DISABLED, EXPIRED or REVOKED. Disabling is deliberate, so there is no fallback to legacy credentials.',
+  },
+  INTEGRATION_NOT_FOUND: {
+    name: 'IntegrationNotFoundError',
+    severity: 'P1',
+    retryable: false,
+    layer: 'integration',
+    description:
+      'Neither an integration account nor legacy credentials exist for the operation.',
+  },
+  VAULT_KEY_MISSING: {
+    name: 'VaultKeyMissingError',
+    severity: 'P0',
+    retryable: false,
+    layer: 'integration',
+    description:
+      'A secret was sealed with a master key version that is not in the key ring, or no master key is configured.',
+  },
+  VAULT_SECRET_UNREADABLE: {
+    name: 'VaultSecretUnreadableError',
+    severity: 'P0',
+    retryable: false,
+    layer: 'integration',
+    description:
+      'A sealed secret failed authentication: wrong master key, tampered ciphertext, or a ciphertext moved to another account or company.',
+  },
+  VAULT_CONFIG_INVALID: {
+    name: 'VaultConfigError',
+    severity: 'P0',
+    retryable: false,
+    layer: 'internal',
+    description:
+      'The master key configuration is malformed (bad key length, unknown active version, unreadable key file).',
+  },
+  CONFIG_INVALID: {
+    name: 'ConfigError',
+    severity: 'P1',
+    retryable: false,
+    layer: 'internal',
+    description: 'An environment setting is malformed; the message names it.',
+  },
+  INVALID_INPUT: {
+    name: 'ValidationError',
+    severity: 'P2',
+    retryable: false,
+    layer: 'input',
+    description:
+      'Input broke a rule; `field` and `rule` say which. Nothing was written.',
+  },
+  COMPANY_NOT_FOUND: {
+    name: 'CompanyNotFoundError',
+    severity: 'P2',
+    retryable: false,
+    layer: 'input',
+    description: 'No company with that id (or not visible to the caller).',
+  },
+  ACCOUNT_NOT_FOUND: {
+    name: 'AccountNotFoundError',
+    severity: 'P2',
+    retryable: false,
+    layer: 'input',
+    description:
+      'No integration account with that id (or not visible to the caller).',
+  },
+  ACCOUNT_EXISTS: {
+    name: 'AccountExistsError',
+    severity: 'P2',
+    retryable: false,
+    layer: 'input',
+    description:
+      'The company already has an integration account of that kind in that account environment; rotate its secret instead.',
+  },
+  EINVOICE_NOT_FOUND: {
+    name: 'EInvoiceNotFoundError',
+    severity: 'P2',
+    retryable: false,
+    layer: 'input',
+    description: 'No e-invoice with that id for the company.',
+  },
+  EINVOICE_IN_PROGRESS: {
+    name: 'EInvoiceInProgressError',
+    severity: 'P2',
+    retryable: true,
+    layer: 'input',
+    description:
+      'Another attempt with the same idempotency key is sending right now; ask again for its status.',
+  },
+  EINVOICE_CONFLICT: {
+    name: 'EInvoiceConflictError',
+    severity: 'P2',
+    retryable: false,
+    layer: 'input',
+    description:
+      'The idempotency key was used before for a different document.',
+  },
+  COUNTERPART_UNAVAILABLE: {
+    name: 'CounterpartUnavailableError',
+    severity: 'P1',
+    retryable: true,
+    layer: 'counterpart',
+    description:
+      'CIS or an intermediary answered 5xx, timed out or could not be reached before it received the request.',
+  },
+  COUNTERPART_REJECTED: {
+    name: 'CounterpartRejectedError',
+    severity: 'P2',
+    retryable: false,
+    layer: 'counterpart',
+    description:
+      'The counterpart refused the document (validation failure); `details` carries its findings.',
+  },
+  COUNTERPART_AUTH_FAILED: {
+    name: 'CounterpartAuthError',
+    severity: 'P1',
+    retryable: false,
+    layer: 'integration',
+    description:
+      'The counterpart refused the credentials (401/403): the account secret is wrong, revoked or bound to another OIB.',
+  },
+  SEND_OUTCOME_UNKNOWN: {
+    name: 'SendOutcomeUnknownError',
+    severity: 'P1',
+    retryable: false,
+    layer: 'counterpart',
+    description:
+      'The request may have reached the counterpart but no reply came back. The document is SEND_UNKNOWN and is never resent blindly.',
+  },
+  INTERNAL: {
+    name: 'InternalError',
+    severity: 'P1',
+    retryable: false,
+    layer: 'internal',
+    description: 'An unexpected failure; `cause` holds the original.',
+  },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
