@@ -131,7 +131,7 @@ CREATE TABLE "OperationEvent" (
   "integrationAccountId" text,
   operation text NOT NULL CHECK (operation IN (
     'EINVOICE_SEND', 'EINVOICE_RECEIVE', 'FISCALIZATION', 'EINVOICE_REPORT')),
-  kind text NOT NULL,
+  kind text,
   path text CHECK (path IN ('V1', 'V2')),
   outcome text NOT NULL CHECK (outcome IN ('SUCCESS', 'FAILURE', 'BLOCKED')),
   "wouldBlock" boolean NOT NULL DEFAULT false,

@@ -1,0 +1,395 @@
+import { performance } from 'node:perf_hooks';
+import {
+  LEGACY_PROVIDER_KINDS,
+  type AccountEnvironment,
+  type AccountStatus,
+  type Kind,
+  type Operation,
+} from '../accounts/kinds.js';
+import type { FlagName } from '../config/settings.js';
+import { tenant, type Database, type Queryable } from '../db/database.js';
+import {
+  TenantGateError,
+  toTenantGateError,
+} from '../errors/tenantgate-error.js';
+import {
+  appendOperationEvent,
+  type Origin,
+} from '../events/operation-event.js';
+import type { FlagSource } from '../flags/env-flags.js';
+import type { Logger } from '../logging/logger.js';
+import type { RequestAuthoriser, SecretBinding } from '../vault/vault.js';
+import { decideRoute, type RoutingDecision } from './routing.js';
+
+/** One regulated operation, as a caller asks for it. */
+export interface OperationRequest {
+  companyId: string;
+  operation: Operation;
+  /**
+   * The integration kind. Default: FISCALIZATION_CIS for fiscal
+   * operations, the company's default intermediary for e-invoices.
+   */
+  kind?: Kind;
+  /** An account the caller names explicitly. */
+  accountId?: string;
+  origin: Origin;
+  actor?: string;
+  correlationId?: string;
+  documentId?: string;
+}
+
+/** The account a V2 route runs on: ids and non-secret settings only. */
+export interface RoutedAccount {
+  id: string;
+  companyId: string;
+  kind: Kind;
+  environment: AccountEnvironment;
+  providerConfig: Record<string, unknown>;
+}
+
+/** What the gate hands the operation: a path and a capability. */
+export type Route = {
+  companyId: string;
+  kind: Kind;
+  decision: RoutingDecision;
+  account: RoutedAccount | null;
+  authoriser: RequestAuthoriser;
+};
+
+/** The vault's side of the gate: capabilities, never secrets. */
+export interface CredentialOpener {
+  apiKeyAuthoriser(envelope: string, binding: SecretBinding): RequestAuthoriser;
+}
+
+export type Attempt<T> =
+  | { ok: true; value: T; route: Route }
+  | { ok: false; error: TenantGateError; route: Route | null };
+
+export interface GateSteps<T> {
+  /** The protocol call, with the route's capability. */
+  execute(route: Route): Promise<T>;
+  /**
+   * Persists the attempt's business rows in the same transaction as its
+   * operation event, so neither exists without the other.
+   */
+  record?(tx: Queryable, attempt: Attempt<T>): Promise<void>;
+}
+
+export interface GateDeps {
+  db: Database;
+  vault: CredentialOpener;
+  flags: FlagSource;
+  logger: Logger;
+  deploymentEnvironment: 'staging' | 'production';
+  accountEnvironment: AccountEnvironment;
+}
+
+const MIGRATION_FLAG: Record<Operation, FlagName> = {
+  EINVOICE_SEND: 'FF_INTEGRATION_ACCOUNT_OUTBOUND',
+  EINVOICE_RECEIVE: 'FF_INTEGRATION_ACCOUNT_INBOUND',
+  FISCALIZATION: 'FF_INTEGRATION_ACCOUNT_FISCAL',
+  EINVOICE_REPORT: 'FF_INTEGRATION_ACCOUNT_FISCAL',
+};
+
+/** Errors by which the routing table refuses: the outcome is BLOCKED. */
+const REFUSALS = new Set<string>([
+  'TENANT_VIOLATION',
+  'INTEGRATION_REQUIRED',
+  'INTEGRATION_DISABLED',
+  'INTEGRATION_NOT_FOUND',
+  'COMPANY_NOT_FOUND',
+]);
+
+interface ResolutionRow {
+  companyExists: boolean;
+  eInvoiceKind: Kind | null;
+  eInvoiceProvider: string | null;
+  legacyKey: string | null;
+  legacyCertificate: string | null;
+  accountId: string | null;
+  accountCompanyId: string | null;
+  accountKind: Kind | null;
+  accountEnvironment: AccountEnvironment | null;
+  accountStatus: AccountStatus | null;
+  providerConfig: Record<string, unknown> | null;
+  secretEnvelope: string | null;
+  namedOwner: string | null;
+}
+
+/**
+ * The one path every regulated operation takes: resolve the account,
+ * check the tenant, decide V1 or V2 by the routing table, open a
+ * capability, run the operation, and write exactly one operation event
+ * for the attempt, whatever happens.
+ */
+export class EnforcementGate {
+  constructor(private readonly deps: GateDeps) {}
+
+  async run<T>(request: OperationRequest, steps: GateSteps<T>): Promise<T> {
+    const started = performance.now();
+    const log = this.deps.logger.child({
+      companyId: request.companyId,
+      operation: request.operation,
+      correlationId: request.correlationId,
+    });
+
+    let route: Route | null = null;
+    let attempt: Attempt<T>;
+    try {
+      route = await this.resolve(request);
+      const value = await steps.execute(route);
+      attempt = { ok: true, value, route };
+    } catch (thrown) {
+      attempt = { ok: false, error: toTenantGateError(thrown), route };
+    }
+
+    const durationMs = Math.round(performance.now() - started);
+    await this.finish(request, attempt, steps, durationMs);
+    this.log(log, attempt, durationMs);
+    if (!attempt.ok) throw attempt.error;
+    return attempt.value;
+  }
+
+  /** Decides the route and opens its capability. Throws refusals. */
+  async resolve(request: OperationRequest): Promise<Route> {
+    const row = await this.deps.db.transaction(
+      tenant(request.companyId),
+      (tx) => this.lookup(tx, request),
+    );
+    if (!row?.companyExists) {
+      throw new TenantGateError('COMPANY_NOT_FOUND', 'No such company', {
+        companyId: request.companyId,
+      });
+    }
+    const kind = request.kind ?? this.defaultKind(request.operation, row);
+    const account = this.accountFacts(request, row);
+    if (account && row.accountKind) {
+      assertKindFits(request.operation, row.accountKind, account.id);
+    }
+    const decision = decideRoute({
+      operation: request.operation,
+      companyId: request.companyId,
+      enforce: this.flag('FF_ENFORCE_INTEGRATION_ACCOUNT', request),
+      migrate: this.flag(MIGRATION_FLAG[request.operation], request),
+      named: request.accountId !== undefined,
+      account,
+      legacy: this.legacyEnvelope(kind, row) !== null,
+    });
+    return this.openRoute(request, kind, decision, row);
+  }
+
+  private async lookup(
+    tx: Queryable,
+    request: OperationRequest,
+  ): Promise<ResolutionRow | undefined> {
+    const fiscal =
+      request.operation === 'FISCALIZATION' ||
+      request.operation === 'EINVOICE_REPORT';
+    const rows = await tx.query<ResolutionRow>(
+      `SELECT true AS "companyExists",
+              c."eInvoiceKind", c."eInvoiceProvider",
+              c."eInvoiceApiKeyEncrypted" AS "legacyKey",
+              c."fiscalCertificateEncrypted" AS "legacyCertificate",
+              a.id AS "accountId", a."companyId" AS "accountCompanyId",
+              a.kind AS "accountKind",
+              a.environment AS "accountEnvironment",
+              a.status AS "accountStatus", a."providerConfig",
+              a."secretEnvelope",
+              CASE WHEN $2::text IS NOT NULL AND a.id IS NULL
+                THEN tenantgate_account_owner($2) END AS "namedOwner"
+         FROM "Company" c
+         LEFT JOIN "IntegrationAccount" a ON a."companyId" = c.id AND (
+           CASE WHEN $2::text IS NOT NULL THEN a.id = $2
+           ELSE a.kind = COALESCE($3, CASE WHEN $5 THEN 'FISCALIZATION_CIS'
+                                        ELSE c."eInvoiceKind" END)
+                AND a.environment = $4 END)
+        WHERE c.id = $1`,
+      [
+        request.companyId,
+        request.accountId ?? null,
+        request.kind ?? null,
+        this.deps.accountEnvironment,
+        fiscal,
+      ],
+    );
+    return rows[0];
+  }
+
+  private accountFacts(request: OperationRequest, row: ResolutionRow) {
+    if (row.accountId && row.accountCompanyId && row.accountStatus) {
+      return {
+        id: row.accountId,
+        companyId: row.accountCompanyId,
+        status: row.accountStatus,
+      };
+    }
+    if (request.accountId && row.namedOwner) {
+      // Row-level security hid it: it exists under another company.
+      return {
+        id: request.accountId,
+        companyId: row.namedOwner,
+        status: 'ACTIVE' as const,
+      };
+    }
+    if (request.accountId) {
+      throw new TenantGateError(
+        'INTEGRATION_NOT_FOUND',
+        'The named integration account does not exist',
+        { companyId: request.companyId, integrationAccountId: request.accountId },
+      );
+    }
+    return null;
+  }
+
+  private defaultKind(operation: Operation, row: ResolutionRow): Kind {
+    if (operation === 'FISCALIZATION' || operation === 'EINVOICE_REPORT') {
+      return 'FISCALIZATION_CIS';
+    }
+    if (row.accountKind) return row.accountKind;
+    if (row.eInvoiceKind) return row.eInvoiceKind;
+    const legacy = LEGACY_PROVIDER_KINDS[row.eInvoiceProvider ?? ''];
+    if (legacy) return legacy;
+    throw new TenantGateError(
+      'INTEGRATION_NOT_FOUND',
+      'The company has no default e-invoice intermediary',
+      { companyId: row.accountCompanyId, field: 'eInvoiceKind' },
+    );
+  }
+
+  /** The sealed legacy credential for the kind, if the company has one. */
+  private legacyEnvelope(kind: Kind, row: ResolutionRow): string | null {
+    if (kind === 'FISCALIZATION_CIS') return row.legacyCertificate;
+    const providerKind = LEGACY_PROVIDER_KINDS[row.eInvoiceProvider ?? ''];
+    return providerKind === kind ? row.legacyKey : null;
+  }
+
+  private openRoute(
+    request: OperationRequest,
+    kind: Kind,
+    decision: RoutingDecision,
+    row: ResolutionRow,
+  ): Route {
+    if (decision.path === 'V2') {
+      const account: RoutedAccount = {
+        id: decision.accountId,
+        companyId: request.companyId,
+        kind: row.accountKind ?? kind,
+        environment: row.accountEnvironment ?? this.deps.accountEnvironment,
+        providerConfig: row.providerConfig ?? {},
+      };
+      const authoriser = this.deps.vault.apiKeyAuthoriser(
+        row.secretEnvelope ?? '',
+        {
+          purpose: 'integration-account',
+          companyId: request.companyId,
+          accountId: decision.accountId,
+        },
+      );
+      return { companyId: request.companyId, kind: account.kind, decision,
+        account, authoriser };
+    }
+    const authoriser = this.deps.vault.apiKeyAuthoriser(
+      this.legacyEnvelope(kind, row) ?? '',
+      {
+        purpose:
+          kind === 'FISCALIZATION_CIS'
+            ? 'legacy-fiscal-certificate'
+            : 'legacy-einvoice-key',
+        companyId: request.companyId,
+      },
+    );
+    return { companyId: request.companyId, kind, decision, account: null,
+      authoriser };
+  }
+
+  private flag(name: FlagName, request: OperationRequest): boolean {
+    return this.deps.flags.isEnabled(name, {
+      environment: this.deps.deploymentEnvironment,
+      companyId: request.companyId,
+    });
+  }
+
+  private async finish<T>(
+    request: OperationRequest,
+    attempt: Attempt<T>,
+    steps: GateSteps<T>,
+    durationMs: number,
+  ): Promise<void> {
+    const route = attempt.route;
+    const error = attempt.ok ? null : attempt.error;
+    const blocked = error !== null && REFUSALS.has(error.code);
+    await this.deps.db.transaction(tenant(request.companyId), async (tx) => {
+      if (steps.record) await steps.record(tx, attempt);
+      await appendOperationEvent(tx, {
+        environment: this.deps.deploymentEnvironment,
+        companyId: request.companyId,
+        integrationAccountId:
+          route?.account?.id ??
+          (error?.details.integrationAccountId as string | undefined) ??
+          null,
+        operation: request.operation,
+        kind: route?.kind ?? request.kind ?? null,
+        path: route?.decision.path ?? null,
+        outcome: attempt.ok ? 'SUCCESS' : blocked ? 'BLOCKED' : 'FAILURE',
+        wouldBlock: route?.decision.wouldBlock ?? false,
+        fallback: route?.decision.fallback ?? false,
+        errorName: error?.name ?? null,
+        errorCode: error?.code ?? null,
+        errorLayer: error?.layer ?? null,
+        durationMs,
+        origin: request.origin,
+        actor: request.actor ?? null,
+        correlationId: request.correlationId ?? null,
+        documentId: request.documentId ?? null,
+      });
+    });
+  }
+
+  private log<T>(log: Logger, attempt: Attempt<T>, durationMs: number) {
+    const route = attempt.route;
+    const fields = {
+      integrationAccountId: route?.account?.id ?? null,
+      kind: route?.kind,
+      path: route?.decision.path ?? null,
+      wouldBlock: route?.decision.wouldBlock ?? false,
+      fallback: route?.decision.fallback ?? false,
+      durationMs,
+    };
+    if (route?.decision.wouldBlock) {
+      log.warn({ event: 'enforcement.would_block', ...fields });
+    }
+    if (attempt.ok) {
+      log.info({ event: 'operation.succeeded', ...fields });
+      return;
+    }
+    const e = attempt.error;
+    log.error({
+      event: route ? 'operation.failed' : 'enforcement.blocked',
+      ...fields,
+      integrationAccountId:
+        fields.integrationAccountId ?? e.details.integrationAccountId ?? null,
+      name: e.name,
+      code: e.code,
+      severity: e.severity,
+      retryable: e.retryable,
+      details: e.details,
+    });
+  }
+}
+
+/** A named account must be of a kind the operation can use. */
+function assertKindFits(operation: Operation, kind: Kind, accountId: string) {
+  const fiscal = operation === 'FISCALIZATION' || operation === 'EINVOICE_REPORT';
+  if (fiscal === (kind === 'FISCALIZATION_CIS')) return;
+  throw new TenantGateError(
+    'INVALID_INPUT',
+    `A ${kind} account cannot run ${operation}`,
+    {
+      field: 'accountId',
+      rule: 'account-kind-fits-operation',
+      integrationAccountId: accountId,
+      operation,
+      kind,
+    },
+  );
+}
