@@ -10,7 +10,7 @@ import {
   TenantGateError,
 } from '../errors/tenantgate-error.js';
 import type { Logger } from '../logging/logger.js';
-import type { SecretBinding } from '../vault/vault.js';
+import { envelopeKeyVersion, type SecretBinding } from '../vault/envelope.js';
 import {
   findAccount,
   insertAccount,
@@ -33,7 +33,6 @@ import { parseProviderConfig } from './provider-config.js';
 export interface AccountVault {
   seal(plaintext: string | Buffer, binding: SecretBinding): string;
   canOpen(envelope: string, binding: SecretBinding): boolean;
-  keyVersionOf(envelope: string): string;
 }
 
 export interface CreateAccountInput {
@@ -99,7 +98,7 @@ export class AccountService {
           environment,
           providerConfig,
           secretEnvelope: envelope,
-          keyVersion: this.deps.vault.keyVersionOf(envelope),
+          keyVersion: envelopeKeyVersion(envelope),
         });
       } catch (error) {
         if (isUniqueViolation(error)) {
@@ -146,7 +145,7 @@ export class AccountService {
       accountBinding(companyId, id),
     );
     const account = await this.inTenant(companyId, (tx) =>
-      replaceSecret(tx, id, envelope, this.deps.vault.keyVersionOf(envelope)),
+      replaceSecret(tx, id, envelope, envelopeKeyVersion(envelope)),
     );
     if (!account) throw accountNotFound(companyId, id);
     this.deps.logger.info({

@@ -6,7 +6,7 @@ import {
   TenantGateError,
 } from '../errors/tenantgate-error.js';
 import type { Logger } from '../logging/logger.js';
-import type { SecretBinding } from '../vault/vault.js';
+import type { SecretBinding } from '../vault/envelope.js';
 import { isValidOib } from './oib.js';
 
 export interface Company {

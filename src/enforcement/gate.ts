@@ -18,7 +18,8 @@ import {
 } from '../events/operation-event.js';
 import type { FlagSource } from '../flags/env-flags.js';
 import type { Logger } from '../logging/logger.js';
-import type { RequestAuthoriser, SecretBinding } from '../vault/vault.js';
+import type { SecretBinding } from '../vault/envelope.js';
+import type { RequestAuthoriser } from '../vault/vault.js';
 import { decideRoute, type RoutingDecision } from './routing.js';
 
 /** One regulated operation, as a caller asks for it. */

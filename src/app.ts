@@ -1,0 +1,101 @@
+import { dirname, join } from 'node:path';
+import { AccountService } from './accounts/account-service.js';
+import { CompanyService } from './companies/company-service.js';
+import type { Settings } from './config/settings.js';
+import type { Database } from './db/database.js';
+import { openDatabase } from './db/open.js';
+import { createIntermediaryDirectory } from './einvoice/directory.js';
+import { OutboundService } from './einvoice/outbound.js';
+import { EnforcementGate } from './enforcement/gate.js';
+import { EnvFlagSource, type FlagSource } from './flags/env-flags.js';
+import type { Kind } from './accounts/kinds.js';
+import { createLogger, type Logger } from './logging/logger.js';
+import { ensureLocalKeyFile, loadKeyRing } from './vault/key-ring.js';
+import { Vault } from './vault/vault.js';
+
+/** The wired services: what the CLI, the demo and the API use. */
+export interface TenantGate {
+  settings: Settings;
+  db: Database;
+  vault: Vault;
+  logger: Logger;
+  flags: FlagSource;
+  companies: CompanyService;
+  accounts: AccountService;
+  gate: EnforcementGate;
+  outbound: OutboundService;
+  /** Set when the embedded demo generated a local master key. */
+  localKeyFile: { path: string; created: boolean } | null;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  logger?: Logger;
+  flags?: FlagSource;
+  /** Intermediary endpoint overrides (the sandbox). Default none. */
+  endpoints?: Partial<Record<Kind, string>>;
+  /**
+   * On the embedded database with no master key configured, generate
+   * one beside the data folder. Default false: production must bring
+   * its own key.
+   */
+  allowLocalKey?: boolean;
+  /** Apply migrations when opening. Default true. */
+  migrate?: boolean;
+}
+
+/** Opens the database and wires every service from the settings. */
+export async function openTenantGate(
+  settings: Settings,
+  options: OpenOptions = {},
+): Promise<TenantGate> {
+  const logger = options.logger ?? createLogger(settings.logLevel);
+  const { ring, localKeyFile } = keyRingFor(settings, options);
+  const vault = new Vault(ring);
+  const db = await openDatabase(settings, { migrate: options.migrate });
+  const flags = options.flags ?? new EnvFlagSource(settings.flags);
+
+  const gate = new EnforcementGate({
+    db,
+    vault,
+    flags,
+    logger,
+    deploymentEnvironment: settings.deploymentEnvironment,
+    accountEnvironment: settings.accountEnvironment,
+  });
+  const intermediaries = createIntermediaryDirectory({
+    softwareId: settings.softwareId,
+    timeoutMs: settings.httpTimeoutMs,
+    accountEnvironment: settings.accountEnvironment,
+    endpoints: options.endpoints,
+  });
+
+  return {
+    settings,
+    db,
+    vault,
+    logger,
+    flags,
+    companies: new CompanyService({ db, vault, logger }),
+    accounts: new AccountService({ db, vault, logger }),
+    gate,
+    outbound: new OutboundService({ db, gate, intermediaries }),
+    localKeyFile,
+    close: () => db.close(),
+  };
+}
+
+function keyRingFor(settings: Settings, options: OpenOptions) {
+  const configured =
+    settings.vault.keys !== undefined || settings.vault.keyFile !== undefined;
+  const embedded = settings.databaseUrl === undefined;
+  if (configured || !options.allowLocalKey || !embedded) {
+    return { ring: loadKeyRing(settings.vault), localKeyFile: null };
+  }
+  const path = join(dirname(settings.dataDir), 'vault-key.json');
+  const localKeyFile = ensureLocalKeyFile(path);
+  return {
+    ring: loadKeyRing({ ...settings.vault, keyFile: path }),
+    localKeyFile,
+  };
+}

@@ -1,0 +1,421 @@
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { openTenantGate, type TenantGate } from '../app.js';
+import { accountBinding } from '../accounts/account-service.js';
+import { runAudit, runInvariants } from '../audit/audit.js';
+import { formatAuditReport, formatInvariantsReport } from '../audit/format.js';
+import { exitCodeFor } from '../audit/report.js';
+import { loadSettings } from '../config/settings.js';
+import { migrate } from '../db/migrate.js';
+import { ERROR_CATALOGUE } from '../errors/catalogue.js';
+import { rotateMasterKey } from '../vault/rotation.js';
+import { parseOnOff, printJson, printTable, readSecret } from './io.js';
+
+type Run = (app: TenantGate) => Promise<number | void>;
+
+/** Opens TenantGate for one command and closes it afterwards. */
+async function withApp(run: Run): Promise<number> {
+  const app = await openTenantGate(loadSettings(), { allowLocalKey: true });
+  try {
+    return (await run(app)) ?? 0;
+  } finally {
+    await app.close();
+  }
+}
+
+/** The `tenantgate` command tree. Each action returns an exit code. */
+export function buildProgram(exit: (code: number) => void): Command {
+  const program = new Command('tenantgate')
+    .description(
+      'Tenant-scoped fiscalization and e-invoicing for Croatian platforms',
+    )
+    .showHelpAfterError();
+  const act =
+    <A extends unknown[]>(fn: (...args: A) => Promise<number>) =>
+    async (...args: A) =>
+      exit(await fn(...args));
+
+  program
+    .command('migrate')
+    .description('apply pending database migrations')
+    .action(
+      act(async () =>
+        withApp(async (app) => {
+          const report = await migrate(app.db);
+          console.log(
+            `migrations applied: ${report.applied.length}` +
+              ` (already applied: ${report.alreadyApplied})`,
+          );
+        }),
+      ),
+    );
+
+  addCompanyCommands(program, act);
+  addAccountCommands(program, act);
+  addEInvoiceCommands(program, act);
+  addAuditCommands(program, act);
+
+  program
+    .command('errors')
+    .description('print the error catalogue')
+    .option('--json', 'print JSON')
+    .action(
+      act(async (opts: { json?: boolean }) => {
+        const rows = Object.entries(ERROR_CATALOGUE).map(([code, e]) => ({
+          code,
+          name: e.name,
+          severity: e.severity,
+          retryable: e.retryable,
+          layer: e.layer,
+        }));
+        if (opts.json) printJson(rows);
+        else printTable(rows);
+        return 0;
+      }),
+    );
+  return program;
+}
+
+type Act = <A extends unknown[]>(
+  fn: (...args: A) => Promise<number>,
+) => (...args: A) => Promise<void>;
+
+function addCompanyCommands(program: Command, act: Act) {
+  const companies = program
+    .command('companies')
+    .description('companies (tenants)');
+
+  companies
+    .command('create')
+    .requiredOption('--name <name>')
+    .requiredOption('--oib <oib>')
+    .option('--fiscalization <on|off>', 'fiscalization enabled', 'off')
+    .option('--einvoicing <on|off>', 'e-invoicing enabled', 'off')
+    .option('--einvoice-kind <kind>', 'default intermediary kind')
+    .option('--json', 'print JSON')
+    .action(
+      act(async (o) =>
+        withApp(async (app) => {
+          const company = await app.companies.create({
+            name: o.name,
+            oib: o.oib,
+            fiscalizationEnabled: parseOnOff('fiscalization', o.fiscalization),
+            eInvoicingEnabled: parseOnOff('einvoicing', o.einvoicing),
+            eInvoiceKind: o.einvoiceKind ?? null,
+          });
+          if (o.json) printJson(company);
+          else console.log(company.id);
+        }),
+      ),
+    );
+
+  companies
+    .command('list')
+    .option('--json', 'print JSON')
+    .action(
+      act(async (o) =>
+        withApp(async (app) => {
+          const rows = await app.companies.list();
+          if (o.json) return printJson(rows);
+          printTable(
+            rows.map((c) => ({
+              id: c.id,
+              oib: c.oib,
+              name: c.name,
+              fiscalization: c.fiscalizationEnabled,
+              einvoicing: c.eInvoicingEnabled,
+              einvoiceKind: c.eInvoiceKind,
+              legacyKey: c.hasLegacyEInvoiceKey,
+            })),
+          );
+        }),
+      ),
+    );
+
+  companies
+    .command('show <id>')
+    .action(
+      act(async (id: string) =>
+        withApp(async (app) => printJson(await app.companies.show(id))),
+      ),
+    );
+
+  companies
+    .command('set <id>')
+    .description('switch fiscalization / e-invoicing on or off')
+    .option('--fiscalization <on|off>')
+    .option('--einvoicing <on|off>')
+    .option('--einvoice-kind <kind>', 'default intermediary kind')
+    .action(
+      act(async (id: string, o) =>
+        withApp(async (app) => {
+          const company = await app.companies.setEntitlements(id, {
+            fiscalizationEnabled:
+              o.fiscalization === undefined
+                ? undefined
+                : parseOnOff('fiscalization', o.fiscalization),
+            eInvoicingEnabled:
+              o.einvoicing === undefined
+                ? undefined
+                : parseOnOff('einvoicing', o.einvoicing),
+            eInvoiceKind: o.einvoiceKind,
+          });
+          printJson(company);
+        }),
+      ),
+    );
+
+  companies
+    .command('legacy-key <id>')
+    .description('store a legacy (V1) e-invoice API key on the company')
+    .requiredOption('--provider <provider>', 'eposlovanje, fina, ...')
+    .option('--secret-file <path>')
+    .option('--secret-stdin')
+    .action(
+      act(async (id: string, o) =>
+        withApp(async (app) => {
+          const secret = (await readSecret(o)).trim();
+          await app.companies.setLegacyEInvoiceKey(id, o.provider, secret);
+          console.log('legacy key stored');
+        }),
+      ),
+    );
+}
+
+function addAccountCommands(program: Command, act: Act) {
+  const accounts = program
+    .command('accounts')
+    .description('integration accounts (secrets are write-only)');
+
+  accounts
+    .command('create')
+    .requiredOption('--company <id>')
+    .requiredOption('--kind <kind>')
+    .requiredOption('--env <TEST|PROD>')
+    .option('--config <json>', 'non-secret provider config as JSON')
+    .option('--secret-file <path>')
+    .option('--secret-stdin')
+    .option('--json', 'print JSON')
+    .action(
+      act(async (o) =>
+        withApp(async (app) => {
+          const account = await app.accounts.create({
+            companyId: o.company,
+            kind: o.kind,
+            environment: o.env,
+            secret: await readSecret(o),
+            providerConfig: o.config ? parseJson(o.config) : {},
+          });
+          if (o.json) printJson(account);
+          else console.log(account.id);
+        }),
+      ),
+    );
+
+  accounts
+    .command('list')
+    .option('--company <id>')
+    .option('--json', 'print JSON')
+    .action(
+      act(async (o) =>
+        withApp(async (app) => {
+          const rows = await app.accounts.list(o.company);
+          if (o.json) return printJson(rows);
+          printTable(
+            rows.map((a) => ({
+              id: a.id,
+              company: a.companyId,
+              kind: a.kind,
+              env: a.environment,
+              status: a.status,
+              keyVersion: a.keyVersion,
+              verifiedAt: a.secretVerifiedAt,
+              lastUsedAt: a.lastUsedAt,
+            })),
+          );
+        }),
+      ),
+    );
+
+  accounts
+    .command('show <id>')
+    .requiredOption('--company <id>')
+    .action(
+      act(async (id: string, o) =>
+        withApp(async (app) =>
+          printJson(await app.accounts.show(o.company, id)),
+        ),
+      ),
+    );
+
+  accounts
+    .command('rotate <id>')
+    .description('replace the secret')
+    .requiredOption('--company <id>')
+    .option('--secret-file <path>')
+    .option('--secret-stdin')
+    .action(
+      act(async (id: string, o) =>
+        withApp(async (app) => {
+          const account = await app.accounts.rotate(
+            o.company,
+            id,
+            await readSecret(o),
+          );
+          console.log(`rotated ${account.id} at ${account.rotatedAt}`);
+        }),
+      ),
+    );
+
+  accounts
+    .command('disable <id>')
+    .requiredOption('--company <id>')
+    .requiredOption('--reason <text>')
+    .action(
+      act(async (id: string, o) =>
+        withApp(async (app) => {
+          const a = await app.accounts.disable(o.company, id, o.reason);
+          console.log(`${a.id} ${a.status}`);
+        }),
+      ),
+    );
+
+  accounts
+    .command('enable <id>')
+    .requiredOption('--company <id>')
+    .action(
+      act(async (id: string, o) =>
+        withApp(async (app) => {
+          const a = await app.accounts.enable(o.company, id);
+          console.log(`${a.id} ${a.status}`);
+        }),
+      ),
+    );
+
+  accounts
+    .command('verify')
+    .description('open every secret and record when it last opened')
+    .option('--json', 'print JSON')
+    .action(
+      act(async (o) =>
+        withApp(async (app) => {
+          const report = await app.accounts.verifyAll();
+          if (o.json) printJson(report);
+          else {
+            console.log(
+              `checked ${report.checked}, opened ${report.opened}, ` +
+                `failed ${report.failed.length}`,
+            );
+            if (report.failed.length) printTable(report.failed);
+          }
+          return report.failed.length === 0 ? 0 : 1;
+        }),
+      ),
+    );
+
+  program
+    .command('vault')
+    .description('master keys')
+    .command('rotate')
+    .description('re-wrap every secret with the active master key')
+    .option('--json', 'print JSON')
+    .action(
+      act(async (o) =>
+        withApp(async (app) => {
+          const report = await rotateMasterKey(app.db, app.vault, {});
+          if (o.json) printJson(report);
+          else console.log(JSON.stringify(report));
+          return report.failed.length === 0 ? 0 : 1;
+        }),
+      ),
+    );
+}
+
+function addEInvoiceCommands(program: Command, act: Act) {
+  const einvoices = program.command('einvoices').description('e-invoices');
+  einvoices
+    .command('send')
+    .requiredOption('--company <id>')
+    .requiredOption('--file <path>', 'UBL 2.1 Invoice or CreditNote')
+    .option('--idempotency-key <key>')
+    .option('--account <id>', 'send through this integration account')
+    .option('--json', 'print JSON')
+    .action(
+      act(async (o) =>
+        withApp(async (app) => {
+          const outcome = await app.outbound.send({
+            companyId: o.company,
+            ublXml: readFileSync(o.file, 'utf8'),
+            idempotencyKey: o.idempotencyKey,
+            accountId: o.account,
+            origin: 'user',
+            actor: 'cli',
+          });
+          if (o.json) return printJson(outcome);
+          const i = outcome.invoice;
+          console.log(
+            `${i.id} ${i.status} providerRef=${i.providerRef ?? '-'}` +
+              ` account=${i.integrationAccountId ?? '-'}` +
+              (outcome.duplicate ? ' (already sent; nothing sent again)' : ''),
+          );
+        }),
+      ),
+    );
+  einvoices
+    .command('show <id>')
+    .requiredOption('--company <id>')
+    .action(
+      act(async (id: string, o) =>
+        withApp(async (app) => printJson(await app.outbound.find(o.company, id))),
+      ),
+    );
+}
+
+function addAuditCommands(program: Command, act: Act) {
+  program
+    .command('audit')
+    .description("the spec's readiness checks, READY or NOT READY")
+    .option('--json', 'print JSON')
+    .action(
+      act(async (o) =>
+        withApp(async (app) => {
+          const report = await runAudit(app.db, {
+            accountEnvironment: app.settings.accountEnvironment,
+            secretProbe: (a) =>
+              app.vault.canOpen(
+                a.secretEnvelope,
+                accountBinding(a.companyId, a.id),
+              ),
+          });
+          if (o.json) printJson(report);
+          else console.log(formatAuditReport(report));
+          return exitCodeFor(report);
+        }),
+      ),
+    );
+
+  program
+    .command('invariants')
+    .description('database invariants')
+    .option('--json', 'print JSON')
+    .action(
+      act(async (o) =>
+        withApp(async (app) => {
+          const report = await runInvariants(app.db, {
+            accountEnvironment: app.settings.accountEnvironment,
+          });
+          if (o.json) printJson(report);
+          else console.log(formatInvariantsReport(report));
+          return exitCodeFor(report);
+        }),
+      ),
+    );
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new Error('--config is not valid JSON');
+  }
+}

@@ -1,0 +1,79 @@
+import type { AccountEnvironment, Kind } from '../accounts/kinds.js';
+import type { RoutedAccount } from '../enforcement/gate.js';
+import { TenantGateError } from '../errors/tenantgate-error.js';
+import { createEposlovanjeClient } from './eposlovanje-client.js';
+import type { IntermediaryClient } from './intermediary.js';
+import type { IntermediaryDirectory } from './outbound.js';
+
+/** Public endpoints per kind and account environment (PROTOCOLS.md). */
+export const DEFAULT_ENDPOINTS: Partial<
+  Record<Kind, Record<AccountEnvironment, string>>
+> = {
+  EINVOICE_EPOSLOVANJE: {
+    TEST: 'https://test.eposlovanje.hr',
+    PROD: 'https://eracun.eposlovanje.hr',
+  },
+};
+
+export interface DirectoryOptions {
+  softwareId: string;
+  timeoutMs: number;
+  /** The environment legacy (V1) credentials talk to. */
+  accountEnvironment: AccountEnvironment;
+  /**
+   * Endpoint overrides per kind, e.g. the sandbox simulators. Default:
+   * none; an account's `providerConfig.baseUrl` wins over both.
+   */
+  endpoints?: Partial<Record<Kind, string>>;
+}
+
+/**
+ * Builds intermediary clients. Only ePoslovanje is implemented so far;
+ * the other kinds fail with a clear error until their clients exist.
+ */
+export function createIntermediaryDirectory(
+  options: DirectoryOptions,
+): IntermediaryDirectory {
+  const clients = new Map<string, IntermediaryClient>();
+  return {
+    client(kind: Kind, account: RoutedAccount | null): IntermediaryClient {
+      const baseUrl = endpointFor(kind, account, options);
+      const key = `${kind} ${baseUrl}`;
+      const cached = clients.get(key);
+      if (cached) return cached;
+      if (kind !== 'EINVOICE_EPOSLOVANJE') {
+        throw new TenantGateError(
+          'INVALID_INPUT',
+          `No client for ${kind} in this version`,
+          { field: 'kind', rule: 'supported-intermediary', kind },
+        );
+      }
+      const client = createEposlovanjeClient({
+        baseUrl,
+        softwareId: options.softwareId,
+        timeoutMs: options.timeoutMs,
+      });
+      clients.set(key, client);
+      return client;
+    },
+  };
+}
+
+function endpointFor(
+  kind: Kind,
+  account: RoutedAccount | null,
+  options: DirectoryOptions,
+): string {
+  const configured = account?.providerConfig.baseUrl;
+  if (typeof configured === 'string') return configured;
+  const override = options.endpoints?.[kind];
+  if (override) return override;
+  const environment = account?.environment ?? options.accountEnvironment;
+  const endpoint = DEFAULT_ENDPOINTS[kind]?.[environment];
+  if (endpoint) return endpoint;
+  throw new TenantGateError(
+    'INVALID_INPUT',
+    `No endpoint configured for ${kind}`,
+    { field: 'providerConfig.baseUrl', rule: 'required', kind },
+  );
+}
