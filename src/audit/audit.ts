@@ -1,0 +1,76 @@
+import { operator, type Database } from '../db/database.js';
+import { runSqlCheck, SQL_CHECKS, type SqlCheck } from './checks.js';
+import { auditReport, type AuditReport, type CheckResult } from './report.js';
+import { runSecretCheck, type SecretProbe } from './secret-check.js';
+
+export interface InvariantsOptions {
+  /** The deployment's account environment (`settings.accountEnvironment`). */
+  accountEnvironment: 'TEST' | 'PROD';
+  /** The report's timestamp. Default: now. */
+  now?: () => Date;
+}
+
+export interface AuditOptions extends InvariantsOptions {
+  /** Says whether an ACTIVE account's secret opens (from the vault). */
+  secretProbe: SecretProbe;
+  /** ACTIVE accounts probed per batch. Default 500. */
+  secretBatchSize?: number;
+}
+
+/**
+ * Runs every check: the spec's readiness prerequisites, the invariants,
+ * and whether each ACTIVE account's secret opens. Read-only; runs in
+ * operator scope because the audit looks across companies.
+ */
+export async function runAudit(
+  db: Database,
+  options: AuditOptions,
+): Promise<AuditReport> {
+  const generatedAt = (options.now ?? (() => new Date()))();
+
+  const sqlResults = await runSqlChecks(
+    db,
+    SQL_CHECKS,
+    options.accountEnvironment,
+  );
+  const secretResult = await runSecretCheck(db, options.secretProbe, {
+    batchSize: options.secretBatchSize,
+  });
+
+  return auditReport(db.kind, generatedAt, [...sqlResults, secretResult]);
+}
+
+/**
+ * Runs only the invariants: the row-level facts that must always hold
+ * (issued e-invoices and successful fiscal requests have an account, a
+ * linked account is the row's company's and of the right kind and
+ * exists, an ACTIVE account has a secret). Needs no vault.
+ */
+export async function runInvariants(
+  db: Database,
+  options: InvariantsOptions,
+): Promise<AuditReport> {
+  const generatedAt = (options.now ?? (() => new Date()))();
+  const invariants = SQL_CHECKS.filter((c) => c.kind === 'invariant');
+  const results = await runSqlChecks(
+    db,
+    invariants,
+    options.accountEnvironment,
+  );
+  return auditReport(db.kind, generatedAt, results);
+}
+
+/** One operator transaction for all SQL checks. */
+async function runSqlChecks(
+  db: Database,
+  checks: readonly SqlCheck[],
+  accountEnvironment: 'TEST' | 'PROD',
+): Promise<CheckResult[]> {
+  return db.transaction(operator, async (tx) => {
+    const results: CheckResult[] = [];
+    for (const check of checks) {
+      results.push(await runSqlCheck(tx, check, accountEnvironment));
+    }
+    return results;
+  });
+}
