@@ -6,10 +6,7 @@ import type {
   EnforcementGate,
   RoutedAccount,
 } from '../enforcement/gate.js';
-import {
-  invalidInput,
-  TenantGateError,
-} from '../errors/tenantgate-error.js';
+import { invalidInput, TenantGateError } from '../errors/tenantgate-error.js';
 import type { Origin } from '../events/operation-event.js';
 import type { IntermediaryClient, SendResult } from './intermediary.js';
 import { readUblFacts, type UblFacts } from './ubl-facts.js';
@@ -62,8 +59,13 @@ const RECORD_COLUMNS = `id, "companyId", status, number, "idempotencyKey",
 type StoredRow = EInvoiceRecord & { documentHash: string };
 
 /** Statuses after which a document is issued: never sent again. */
-const ISSUED = new Set(['SENT', 'DELIVERED', 'ACCEPTED', 'REJECTED',
-  'ARCHIVED']);
+const ISSUED = new Set([
+  'SENT',
+  'DELIVERED',
+  'ACCEPTED',
+  'REJECTED',
+  'ARCHIVED',
+]);
 
 /**
  * Sends one e-invoice through the enforcement gate. The row is claimed
@@ -117,7 +119,25 @@ export class OutboundService {
       throw error;
     }
     const invoice = await this.find(request.companyId, invoiceId);
-    return { invoice: { ...invoice, providerRef: sent.providerRef }, duplicate: false };
+    return {
+      invoice: { ...invoice, providerRef: sent.providerRef },
+      duplicate: false,
+    };
+  }
+
+  /** The document stored under an idempotency key, if any. */
+  async findByKey(
+    companyId: string,
+    idempotencyKey: string,
+  ): Promise<EInvoiceRecord | undefined> {
+    const rows = await this.deps.db.transaction(tenant(companyId), (tx) =>
+      tx.query<StoredRow>(
+        `SELECT ${RECORD_COLUMNS} FROM "EInvoice"
+          WHERE "companyId" = $1 AND "idempotencyKey" = $2`,
+        [companyId, idempotencyKey],
+      ),
+    );
+    return rows[0] ? publicRecord(rows[0]) : undefined;
   }
 
   async find(companyId: string, id: string): Promise<EInvoiceRecord> {

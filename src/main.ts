@@ -1,0 +1,132 @@
+import { performance } from 'node:perf_hooks';
+import { openTenantGate, type TenantGate } from './app.js';
+import { accountBinding } from './accounts/account-service.js';
+import { runAudit, runInvariants } from './audit/audit.js';
+import { formatAuditReport, formatInvariantsReport } from './audit/format.js';
+import { operationSummary, specPathUsage } from './audit/path-usage.js';
+import { loadSettings } from './config/settings.js';
+import {
+  registerDemoKeys,
+  seedDemoPlatform,
+  sendDemoTraffic,
+} from './demo/platform.js';
+import { toTenantGateError } from './errors/tenantgate-error.js';
+import { startEposlovanjeSimulator } from './sandbox/eposlovanje-simulator.js';
+import { printTable } from './cli/io.js';
+
+/** Exit codes of `npm start -- --once`. */
+const EXIT_READY = 0;
+const EXIT_NOT_READY = 3;
+
+/**
+ * `npm start`: migrate the embedded database, create the demo platform
+ * on the first run, send its demo traffic through the sandbox, print
+ * the readiness report, then keep serving until stopped.
+ */
+async function main(argv: string[]): Promise<number> {
+  const once = argv.includes('--once');
+  const started = performance.now();
+  const settings = loadSettings();
+  const simulator = await startEposlovanjeSimulator();
+  const app = await openTenantGate(settings, {
+    allowLocalKey: true,
+    endpoints: { EINVOICE_EPOSLOVANJE: simulator.url },
+  });
+  announce(app, simulator.url);
+
+  registerDemoKeys(simulator);
+  const created = await seedDemoPlatform(app);
+  const traffic = await sendDemoTraffic(app);
+  const firstSendMs = Math.round(performance.now() - started);
+  console.log(
+    `demo: ${created} companies created, ${traffic.attempted} documents ` +
+      `submitted (${traffic.sent} sent, ${traffic.failed.length} refused), ` +
+      `${traffic.alreadyDone} already stored from an earlier run ` +
+      `[${firstSendMs} ms]`,
+  );
+  for (const f of traffic.failed) {
+    console.log(`  refused: ${f.companyId} ${f.document}: ${f.code}`);
+  }
+
+  const ready = await printReport(app);
+  if (once) {
+    await app.close();
+    await simulator.close();
+    return ready ? EXIT_READY : EXIT_NOT_READY;
+  }
+  console.log(
+    `\nserving: ePoslovanje sandbox at ${simulator.url}; Ctrl-C to stop`,
+  );
+  await waitForSignal();
+  await simulator.close();
+  await app.close();
+  return 0;
+}
+
+function announce(app: TenantGate, sandboxUrl: string): void {
+  const where = app.settings.databaseUrl
+    ? 'PostgreSQL (DATABASE_URL)'
+    : `embedded PGlite at ${app.settings.dataDir}`;
+  console.log(`TenantGate: database ${where}`);
+  console.log(
+    `deployment ${app.settings.deploymentEnvironment}, accounts ` +
+      `${app.settings.accountEnvironment}, sandbox ${sandboxUrl}`,
+  );
+  if (app.localKeyFile?.created) {
+    console.log(
+      `vault: generated a LOCAL master key at ${app.localKeyFile.path} ` +
+        '(demo only; losing it loses every stored secret)',
+    );
+  } else if (app.localKeyFile) {
+    console.log(`vault: using the local master key ${app.localKeyFile.path}`);
+  }
+}
+
+async function printReport(app: TenantGate): Promise<boolean> {
+  const audit = await runAudit(app.db, {
+    accountEnvironment: app.settings.accountEnvironment,
+    secretProbe: (a) =>
+      app.vault.canOpen(a.secretEnvelope, accountBinding(a.companyId, a.id)),
+  });
+  console.log('\n== Readiness audit (tenantgate audit) ==');
+  console.log(formatAuditReport(audit));
+
+  const invariants = await runInvariants(app.db, {
+    accountEnvironment: app.settings.accountEnvironment,
+  });
+  console.log('\n== Database invariants (tenantgate invariants) ==');
+  console.log(formatInvariantsReport(invariants));
+
+  console.log("\n== The spec's V1 vs V2 path usage (last 24 hours) ==");
+  printTable(
+    (await specPathUsage(app.db)).map((r) => ({
+      hour: r.hour.toISOString(),
+      v2_path: r.v2_path,
+      v1_path: r.v1_path,
+    })),
+  );
+
+  console.log('\n== Operation events ==');
+  printTable(
+    (await operationSummary(app.db)) as unknown as Record<string, unknown>[],
+  );
+  return audit.ready;
+}
+
+function waitForSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (thrown) {
+  const error = toTenantGateError(thrown);
+  console.error(`error ${error.code}: ${error.message}`);
+  if (thrown instanceof Error && error.code === 'INTERNAL') {
+    console.error(thrown.stack);
+  }
+  process.exitCode = 1;
+}
