@@ -49,6 +49,8 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const ready = await printReport(app);
+  const peakMb = Math.round(process.resourceUsage().maxRSS / 1024);
+  console.log(`\npeak memory ${peakMb} MB`);
   if (once) {
     await app.close();
     await simulator.close();

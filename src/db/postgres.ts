@@ -33,6 +33,9 @@ export class PostgresDatabase implements Database {
 
   constructor(url: string, options: { max?: number } = {}) {
     this.pool = new pg.Pool({ connectionString: url, max: options.max ?? 10 });
+    // An idle connection the server closed must not crash the process;
+    // the pool replaces it on the next checkout.
+    this.pool.on('error', () => undefined);
     this.pool.on('connect', (client) => {
       client.query(`SET ROLE ${APP_ROLE}`).catch(() => {
         // Before the first migration the role does not exist yet; each
@@ -47,10 +50,7 @@ export class PostgresDatabase implements Database {
   ): Promise<T> {
     const client = await this.pool.connect();
     try {
-      await client.query('BEGIN');
-      for (const s of scopeStatements(scope)) {
-        await client.query(s.sql, s.params);
-      }
+      await client.query(prelude(client, scope));
       const result = await fn(wrap(client));
       await client.query('COMMIT');
       return result;
@@ -76,4 +76,18 @@ export class PostgresDatabase implements Database {
   async close(): Promise<void> {
     await this.pool.end();
   }
+}
+
+/**
+ * BEGIN and the scope's statements as one simple-protocol round trip.
+ * The only value, the company id, is quoted by the driver's own
+ * escapeLiteral.
+ */
+function prelude(client: pg.PoolClient, scope: Scope): string {
+  const statements = scopeStatements(scope).map((s) =>
+    s.params.length === 0
+      ? s.sql
+      : s.sql.replace('$1', client.escapeLiteral(String(s.params[0]))),
+  );
+  return ['BEGIN', ...statements].join('; ');
 }

@@ -1,0 +1,180 @@
+/**
+ * Benchmarks, printed as ratios against a baseline measured in the same
+ * run on the same database:
+ * 1. the enforcement gate's cost per operation (resolve, tenant check,
+ *    vault open, one durable operation event) against a bare
+ *    primary-key lookup of the account;
+ * 2. `npm start -- --once`: time to the first send summary and peak
+ *    memory, first run (fresh data folder) and second run.
+ *
+ * Usage: npm run bench [-- --iterations 300] [-- --skip-start]
+ * PostgreSQL is measured when DATABASE_URL or TEST_DATABASE_URL is set.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { AccountService } from '../src/accounts/account-service.js';
+import { CompanyService } from '../src/companies/company-service.js';
+import { completeOib } from '../src/companies/oib.js';
+import { tenant, type Database } from '../src/db/database.js';
+import { migrate } from '../src/db/migrate.js';
+import { PgliteDatabase } from '../src/db/pglite.js';
+import { PostgresDatabase } from '../src/db/postgres.js';
+import { EnforcementGate } from '../src/enforcement/gate.js';
+import { StaticFlagSource } from '../src/flags/env-flags.js';
+import { createLogger } from '../src/logging/logger.js';
+import { parseKeyList } from '../src/vault/key-ring.js';
+import { Vault } from '../src/vault/vault.js';
+
+const args = process.argv.slice(2);
+const iterations = Number(valueOf('--iterations') ?? 300);
+const warmup = 30;
+
+function valueOf(flag: string): string | undefined {
+  const i = args.indexOf(flag);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+async function measure(label: string, fn: () => Promise<unknown>) {
+  for (let i = 0; i < warmup; i++) await fn();
+  const samples: number[] = [];
+  for (let i = 0; i < iterations; i++) {
+    const t = performance.now();
+    await fn();
+    samples.push(performance.now() - t);
+  }
+  samples.sort((a, b) => a - b);
+  const mean = samples.reduce((a, b) => a + b, 0) / samples.length;
+  const p50 = samples[Math.floor(samples.length / 2)] ?? 0;
+  return { label, mean, p50 };
+}
+
+async function benchGate(db: Database, name: string) {
+  const logger = createLogger('silent');
+  const vault = new Vault(
+    parseKeyList(`v1:${randomBytes(32).toString('base64')}`),
+  );
+  const companies = new CompanyService({ db, vault, logger });
+  const accounts = new AccountService({ db, vault, logger });
+  const oib = completeOib(`7${randomBytes(4).readUInt32BE(0)}`.slice(0, 10).padEnd(10, '0'));
+  const company = await companies.create({
+    name: 'Bench d.o.o.',
+    oib,
+    eInvoicingEnabled: true,
+    eInvoiceKind: 'EINVOICE_EPOSLOVANJE',
+  });
+  const account = await accounts.create({
+    companyId: company.id,
+    kind: 'EINVOICE_EPOSLOVANJE',
+    environment: 'TEST',
+    secret: 'bench-api-key',
+  });
+  const gate = new EnforcementGate({
+    db,
+    vault,
+    flags: new StaticFlagSource({ FF_ENFORCE_INTEGRATION_ACCOUNT: true }),
+    logger,
+    deploymentEnvironment: 'staging',
+    accountEnvironment: 'TEST',
+  });
+
+  const baseline = await measure('bare primary-key lookup', () =>
+    db.transaction(tenant(company.id), (tx) =>
+      tx.query('SELECT id, "companyId", status FROM "IntegrationAccount" WHERE id = $1', [
+        account.id,
+      ]),
+    ),
+  );
+  const gated = await measure('gate (resolve+check+open+event)', () =>
+    gate.run(
+      { companyId: company.id, operation: 'EINVOICE_SEND', origin: 'probe' },
+      { execute: async (route) => route.decision.path },
+    ),
+  );
+  print(name, baseline, gated);
+}
+
+function print(
+  db: string,
+  baseline: { label: string; mean: number; p50: number },
+  measured: { label: string; mean: number; p50: number },
+) {
+  console.log(`\n[${db}] ${iterations} operations each`);
+  for (const r of [baseline, measured]) {
+    console.log(
+      `  ${r.label.padEnd(34)} mean ${r.mean.toFixed(3)} ms  p50 ${r.p50.toFixed(3)} ms`,
+    );
+  }
+  console.log(
+    `  ratio gate / baseline: ${(measured.mean / baseline.mean).toFixed(2)}x` +
+      ' (target <= 2x on PostgreSQL)',
+  );
+}
+
+async function withPostgres(url: string) {
+  const name = `tenantgate_bench_${process.pid}`;
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  const db = new PostgresDatabase(u.toString());
+  try {
+    await migrate(db);
+    await benchGate(db, 'postgres');
+  } finally {
+    await db.close();
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+function benchStart() {
+  const dir = mkdtempSync(join(tmpdir(), 'tenantgate-bench-start-'));
+  const env = {
+    ...process.env,
+    TENANTGATE_DATA_DIR: join(dir, 'pglite'),
+    LOG_LEVEL: 'warn',
+    DATABASE_URL: '',
+  };
+  delete env.DATABASE_URL;
+  console.log('\n[npm start -- --once] embedded PGlite, fresh data folder');
+  const runs: { ms: number; rssMb: number }[] = [];
+  for (const run of ['first run', 'second run']) {
+    const child = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'src/main.ts', '--once'],
+      { env, encoding: 'utf8' },
+    );
+    const ms = Number(/\[(\d+) ms\]/.exec(child.stdout)?.[1] ?? NaN);
+    const rssMb = Number(/peak memory (\d+) MB/.exec(child.stdout)?.[1] ?? NaN);
+    runs.push({ ms, rssMb });
+    console.log(
+      `  ${run.padEnd(11)} time to first send summary ${ms} ms, ` +
+        `peak memory ${rssMb} MB (exit ${child.status})`,
+    );
+  }
+  const [first, second] = runs;
+  if (first && second) {
+    console.log(
+      `  ratio second / first run: ${(second.ms / first.ms).toFixed(2)}x`,
+    );
+  }
+  rmSync(dir, { recursive: true, force: true });
+}
+
+const url = process.env.DATABASE_URL || process.env.TEST_DATABASE_URL;
+if (url) await withPostgres(url);
+else console.log('\n[postgres] skipped: set DATABASE_URL or TEST_DATABASE_URL');
+
+const lite = await PgliteDatabase.open('memory://');
+await migrate(lite);
+await lite.dropPrivileges();
+await benchGate(lite, 'pglite');
+await lite.close();
+
+if (!args.includes('--skip-start')) benchStart();
