@@ -69,6 +69,14 @@ export const ERROR_CATALOGUE = {
     description:
       'A sealed secret failed authentication: wrong master key, tampered ciphertext, or a ciphertext moved to another account or company.',
   },
+  VAULT_SECRET_INVALID: {
+    name: 'VaultSecretInvalidError',
+    severity: 'P1',
+    retryable: false,
+    layer: 'integration',
+    description:
+      'A sealed secret opened but cannot serve its purpose (e.g. an API key that is not a valid HTTP header value). Re-provision the secret; the message never quotes it.',
+  },
   VAULT_CONFIG_INVALID: {
     name: 'VaultConfigError',
     severity: 'P0',
