@@ -60,7 +60,9 @@ async function benchGate(db: Database, name: string) {
   );
   const companies = new CompanyService({ db, vault, logger });
   const accounts = new AccountService({ db, vault, logger });
-  const oib = completeOib(`7${randomBytes(4).readUInt32BE(0)}`.slice(0, 10).padEnd(10, '0'));
+  const oib = completeOib(
+    `7${randomBytes(4).readUInt32BE(0)}`.slice(0, 10).padEnd(10, '0'),
+  );
   const company = await companies.create({
     name: 'Bench d.o.o.',
     oib,
@@ -84,9 +86,10 @@ async function benchGate(db: Database, name: string) {
 
   const baseline = await measure('bare primary-key lookup', () =>
     db.transaction(tenant(company.id), (tx) =>
-      tx.query('SELECT id, "companyId", status FROM "IntegrationAccount" WHERE id = $1', [
-        account.id,
-      ]),
+      tx.query(
+        'SELECT id, "companyId", status FROM "IntegrationAccount" WHERE id = $1',
+        [account.id],
+      ),
     ),
   );
   const gated = await measure('gate (resolve+check+open+event)', () =>
@@ -135,13 +138,12 @@ async function withPostgres(url: string) {
 
 function benchStart() {
   const dir = mkdtempSync(join(tmpdir(), 'tenantgate-bench-start-'));
+  const { DATABASE_URL: _postgres, ...inherited } = process.env;
   const env = {
-    ...process.env,
+    ...inherited,
     TENANTGATE_DATA_DIR: join(dir, 'pglite'),
     LOG_LEVEL: 'warn',
-    DATABASE_URL: '',
   };
-  delete env.DATABASE_URL;
   console.log('\n[npm start -- --once] embedded PGlite, fresh data folder');
   const runs: { ms: number; rssMb: number }[] = [];
   for (const run of ['first run', 'second run']) {

@@ -5,10 +5,7 @@ import {
   type Database,
   type Queryable,
 } from '../db/database.js';
-import {
-  invalidInput,
-  TenantGateError,
-} from '../errors/tenantgate-error.js';
+import { invalidInput, TenantGateError } from '../errors/tenantgate-error.js';
 import type { Logger } from '../logging/logger.js';
 import { envelopeKeyVersion, type SecretBinding } from '../vault/envelope.js';
 import {
@@ -64,7 +61,11 @@ export function accountBinding(
  */
 export class AccountService {
   constructor(
-    private readonly deps: { db: Database; vault: AccountVault; logger: Logger },
+    private readonly deps: {
+      db: Database;
+      vault: AccountVault;
+      logger: Logger;
+    },
   ) {}
 
   async create(input: CreateAccountInput): Promise<IntegrationAccount> {

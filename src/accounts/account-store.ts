@@ -1,9 +1,5 @@
 import type { Queryable } from '../db/database.js';
-import type {
-  AccountEnvironment,
-  AccountStatus,
-  Kind,
-} from './kinds.js';
+import type { AccountEnvironment, AccountStatus, Kind } from './kinds.js';
 
 /** An integration account as anyone outside the vault may see it. */
 export interface IntegrationAccount {
@@ -126,8 +122,14 @@ export async function sealedSecretsAfter(
   tx: Queryable,
   afterId: string,
   limit: number,
-): Promise<{ id: string; companyId: string; status: AccountStatus;
-  secretEnvelope: string | null }[]> {
+): Promise<
+  {
+    id: string;
+    companyId: string;
+    status: AccountStatus;
+    secretEnvelope: string | null;
+  }[]
+> {
   return tx.query(
     `SELECT id, "companyId", status, "secretEnvelope"
        FROM "IntegrationAccount" WHERE id > $1 ORDER BY id LIMIT $2`,

@@ -366,7 +366,9 @@ function addEInvoiceCommands(program: Command, act: Act) {
     .requiredOption('--company <id>')
     .action(
       act(async (id: string, o) =>
-        withApp(async (app) => printJson(await app.outbound.find(o.company, id))),
+        withApp(async (app) =>
+          printJson(await app.outbound.find(o.company, id)),
+        ),
       ),
     );
 }

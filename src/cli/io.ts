@@ -43,7 +43,10 @@ export function printTable(rows: Record<string, unknown>[]): void {
     Math.max(c.length, ...cells.map((row) => row[i]?.length ?? 0)),
   );
   const line = (values: string[]) =>
-    values.map((v, i) => v.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+    values
+      .map((v, i) => v.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
   console.log(line(columns));
   for (const row of cells) console.log(line(row));
 }

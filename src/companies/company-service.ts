@@ -1,10 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { isEInvoiceKind, LEGACY_PROVIDER_KINDS } from '../accounts/kinds.js';
 import { operator, type Database, type Queryable } from '../db/database.js';
-import {
-  invalidInput,
-  TenantGateError,
-} from '../errors/tenantgate-error.js';
+import { invalidInput, TenantGateError } from '../errors/tenantgate-error.js';
 import type { Logger } from '../logging/logger.js';
 import type { SecretBinding } from '../vault/envelope.js';
 import { isValidOib } from './oib.js';
@@ -108,9 +105,7 @@ export class CompanyService {
 
   async show(id: string): Promise<Company> {
     const rows = await this.deps.db.transaction(operator, (tx) =>
-      tx.query<Company>(`SELECT ${COLUMNS} FROM "Company" WHERE id = $1`, [
-        id,
-      ]),
+      tx.query<Company>(`SELECT ${COLUMNS} FROM "Company" WHERE id = $1`, [id]),
     );
     if (!rows[0]) throw notFound(id);
     return rows[0];

@@ -236,7 +236,10 @@ export class EnforcementGate {
       throw new TenantGateError(
         'INTEGRATION_NOT_FOUND',
         'The named integration account does not exist',
-        { companyId: request.companyId, integrationAccountId: request.accountId },
+        {
+          companyId: request.companyId,
+          integrationAccountId: request.accountId,
+        },
       );
     }
     return null;
@@ -286,8 +289,13 @@ export class EnforcementGate {
           accountId: decision.accountId,
         },
       );
-      return { companyId: request.companyId, kind: account.kind, decision,
-        account, authoriser };
+      return {
+        companyId: request.companyId,
+        kind: account.kind,
+        decision,
+        account,
+        authoriser,
+      };
     }
     const authoriser = this.deps.vault.apiKeyAuthoriser(
       this.legacyEnvelope(kind, row) ?? '',
@@ -299,8 +307,13 @@ export class EnforcementGate {
         companyId: request.companyId,
       },
     );
-    return { companyId: request.companyId, kind, decision, account: null,
-      authoriser };
+    return {
+      companyId: request.companyId,
+      kind,
+      decision,
+      account: null,
+      authoriser,
+    };
   }
 
   private flag(name: FlagName, request: OperationRequest): boolean {
@@ -380,7 +393,8 @@ export class EnforcementGate {
 
 /** A named account must be of a kind the operation can use. */
 function assertKindFits(operation: Operation, kind: Kind, accountId: string) {
-  const fiscal = operation === 'FISCALIZATION' || operation === 'EINVOICE_REPORT';
+  const fiscal =
+    operation === 'FISCALIZATION' || operation === 'EINVOICE_REPORT';
   if (fiscal === (kind === 'FISCALIZATION_CIS')) return;
   throw new TenantGateError(
     'INVALID_INPUT',

@@ -27,7 +27,7 @@ export const ERROR_CATALOGUE = {
     retryable: false,
     layer: 'integration',
     description:
-      "An operation named or resolved an integration account that belongs to another company. Never retried, never falls back.",
+      'An operation named or resolved an integration account that belongs to another company. Never retried, never falls back.',
   },
   INTEGRATION_REQUIRED: {
     name: 'IntegrationRequiredError',
