@@ -32,6 +32,10 @@ function own(status: AccountStatus) {
 const foreign = {
   id: 'ia_foreign',
   companyId: OTHER_COMPANY,
+  status: 'ACTIVE' as AccountStatus,
+};
+  id: 'ia_foreign',
+  companyId: OTHER_COMPANY,
   status: 'ACTIVE',
 };
 
