@@ -34,10 +34,6 @@ const foreign = {
   companyId: OTHER_COMPANY,
   status: 'ACTIVE' as AccountStatus,
 };
-  id: 'ia_foreign',
-  companyId: OTHER_COMPANY,
-  status: 'ACTIVE',
-};
 
 function refusal(f: RoutingFacts): TenantGateError {
   let caught: unknown;
