@@ -547,6 +547,32 @@ describeEachDatabase('enforcement gate', ({ db }) => {
     });
   });
 
+  describe('refusals name the company', () => {
+    it('blocks a company without a default intermediary with IntegrationNotFoundError', async () => {
+      const p = platform();
+      const tenant = await companyWithNothing(p, { eInvoiceKind: null });
+
+      const { outcome, event } = await attempt(p, tenant);
+
+      expect(!outcome.ok && outcome.error.code).toBe('INTEGRATION_NOT_FOUND');
+      expect(event).toMatchObject(blocked('IntegrationNotFoundError', null));
+    });
+
+    // BUG (src/enforcement/gate.ts, defaultKind): the error's companyId
+    // is row.accountCompanyId, which is always NULL on this path (no
+    // account was found), instead of the operation's company.
+    it.fails('names the company that has no default intermediary', async () => {
+      const p = platform();
+      const tenant = await companyWithNothing(p, { eInvoiceKind: null });
+
+      const { outcome } = await attempt(p, tenant);
+
+      expect(!outcome.ok && outcome.error.details.companyId).toBe(
+        tenant.company.id,
+      );
+    });
+  });
+
   describe('companies imported with only a legacy provider', () => {
     // BUG (src/enforcement/gate.ts, lookup): the account is joined on
     // COALESCE($3, c."eInvoiceKind") only. A company that has
