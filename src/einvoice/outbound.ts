@@ -227,9 +227,25 @@ export class OutboundService {
     }
     const rows = await tx.query<StoredRow>(
       `UPDATE "EInvoice" SET status = 'SENDING', "ublXml" = $2,
-         "documentHash" = $3, "totalAmount" = $4, "updatedAt" = now()
+         "documentHash" = $3, "documentType" = $4, number = $5,
+         "issueDate" = $6, "buyerOib" = $7, "buyerName" = $8,
+         currency = $9, "netAmount" = $10, "vatAmount" = $11,
+         "totalAmount" = $12, "updatedAt" = now()
         WHERE id = $1 RETURNING ${RECORD_COLUMNS}`,
-      [row.id, ublXml, hash, facts.totalAmount],
+      [
+        row.id,
+        ublXml,
+        hash,
+        facts.documentType,
+        facts.number,
+        facts.issueDate,
+        facts.buyerOib,
+        facts.buyerName,
+        facts.currency,
+        facts.netAmount,
+        facts.vatAmount,
+        facts.totalAmount,
+      ],
     );
     return { claimed: true, row: publicRecord(rows[0] as StoredRow) };
   }

@@ -48,14 +48,18 @@ export interface RoutedAccount {
   providerConfig: Record<string, unknown>;
 }
 
-/** What the gate hands the operation: a path and a capability. */
-export type Route = {
+/** Where an operation goes: the decision and the account, no secret. */
+export interface RouteFacts {
   companyId: string;
   kind: Kind;
   decision: RoutingDecision;
   account: RoutedAccount | null;
+}
+
+/** What the gate hands the operation: a route and its capability. */
+export interface Route extends RouteFacts {
   authoriser: RequestAuthoriser;
-};
+}
 
 /** The vault's side of the gate: capabilities, never secrets. */
 export interface CredentialOpener {
@@ -64,7 +68,7 @@ export interface CredentialOpener {
 
 export type Attempt<T> =
   | { ok: true; value: T; route: Route }
-  | { ok: false; error: TenantGateError; route: Route | null };
+  | { ok: false; error: TenantGateError; route: RouteFacts | null };
 
 export interface GateSteps<T> {
   /** The protocol call, with the route's capability. */
@@ -134,14 +138,16 @@ export class EnforcementGate {
       correlationId: request.correlationId,
     });
 
-    let route: Route | null = null;
+    let facts: RouteFacts | null = null;
     let attempt: Attempt<T>;
     try {
-      route = await this.resolve(request);
+      const planned = await this.plan(request);
+      facts = planned.facts;
+      const route: Route = { ...facts, authoriser: planned.open() };
       const value = await steps.execute(route);
       attempt = { ok: true, value, route };
     } catch (thrown) {
-      attempt = { ok: false, error: toTenantGateError(thrown), route };
+      attempt = { ok: false, error: toTenantGateError(thrown), route: facts };
     }
 
     const durationMs = Math.round(performance.now() - started);
@@ -153,6 +159,18 @@ export class EnforcementGate {
 
   /** Decides the route and opens its capability. Throws refusals. */
   async resolve(request: OperationRequest): Promise<Route> {
+    const planned = await this.plan(request);
+    return { ...planned.facts, authoriser: planned.open() };
+  }
+
+  /**
+   * Decides the route (throwing refusals) and returns how to open its
+   * capability, so that a secret that fails to open is still reported
+   * against the account and path the routing table chose.
+   */
+  private async plan(
+    request: OperationRequest,
+  ): Promise<{ facts: RouteFacts; open: () => RequestAuthoriser }> {
     const row = await this.deps.db.transaction(
       tenant(request.companyId),
       (tx) => this.lookup(tx, request),
@@ -162,7 +180,8 @@ export class EnforcementGate {
         companyId: request.companyId,
       });
     }
-    const kind = request.kind ?? this.defaultKind(request.operation, row);
+    const kind =
+      request.kind ?? this.defaultKind(request.operation, row, request);
     const account = this.accountFacts(request, row);
     if (account && row.accountKind) {
       assertKindFits(request.operation, row.accountKind, account.id);
@@ -176,7 +195,7 @@ export class EnforcementGate {
       account,
       legacy: this.legacyEnvelope(kind, row) !== null,
     });
-    return this.openRoute(request, kind, decision, row);
+    return this.routeFor(request, kind, decision, row);
   }
 
   private async lookup(
@@ -202,7 +221,11 @@ export class EnforcementGate {
          LEFT JOIN "IntegrationAccount" a ON a."companyId" = c.id AND (
            CASE WHEN $2::text IS NOT NULL THEN a.id = $2
            ELSE a.kind = COALESCE($3, CASE WHEN $5 THEN 'FISCALIZATION_CIS'
-                                        ELSE c."eInvoiceKind" END)
+                  ELSE COALESCE(c."eInvoiceKind", CASE c."eInvoiceProvider"
+                    WHEN 'eposlovanje' THEN 'EINVOICE_EPOSLOVANJE'
+                    WHEN 'fina' THEN 'EINVOICE_FINA'
+                    WHEN 'ie-racuni' THEN 'EINVOICE_IE_RACUNI'
+                    WHEN 'moj-eracun' THEN 'EINVOICE_MOJ_ERACUN' END) END)
                 AND a.environment = $4 END)
         WHERE c.id = $1`,
       [
@@ -245,7 +268,11 @@ export class EnforcementGate {
     return null;
   }
 
-  private defaultKind(operation: Operation, row: ResolutionRow): Kind {
+  private defaultKind(
+    operation: Operation,
+    row: ResolutionRow,
+    request: OperationRequest,
+  ): Kind {
     if (operation === 'FISCALIZATION' || operation === 'EINVOICE_REPORT') {
       return 'FISCALIZATION_CIS';
     }
@@ -256,7 +283,7 @@ export class EnforcementGate {
     throw new TenantGateError(
       'INTEGRATION_NOT_FOUND',
       'The company has no default e-invoice intermediary',
-      { companyId: row.accountCompanyId, field: 'eInvoiceKind' },
+      { companyId: request.companyId, field: 'eInvoiceKind' },
     );
   }
 
@@ -267,52 +294,46 @@ export class EnforcementGate {
     return providerKind === kind ? row.legacyKey : null;
   }
 
-  private openRoute(
+  private routeFor(
     request: OperationRequest,
     kind: Kind,
     decision: RoutingDecision,
     row: ResolutionRow,
-  ): Route {
+  ): { facts: RouteFacts; open: () => RequestAuthoriser } {
+    const companyId = request.companyId;
     if (decision.path === 'V2') {
       const account: RoutedAccount = {
         id: decision.accountId,
-        companyId: request.companyId,
+        companyId,
         kind: row.accountKind ?? kind,
         environment: row.accountEnvironment ?? this.deps.accountEnvironment,
         providerConfig: row.providerConfig ?? {},
       };
-      const authoriser = this.deps.vault.apiKeyAuthoriser(
-        row.secretEnvelope ?? '',
-        {
-          purpose: 'integration-account',
-          companyId: request.companyId,
-          accountId: decision.accountId,
-        },
-      );
+      const binding = {
+        purpose: 'integration-account' as const,
+        companyId,
+        accountId: decision.accountId,
+      };
       return {
-        companyId: request.companyId,
-        kind: account.kind,
-        decision,
-        account,
-        authoriser,
+        facts: { companyId, kind: account.kind, decision, account },
+        open: () =>
+          this.deps.vault.apiKeyAuthoriser(row.secretEnvelope ?? '', binding),
       };
     }
-    const authoriser = this.deps.vault.apiKeyAuthoriser(
-      this.legacyEnvelope(kind, row) ?? '',
-      {
-        purpose:
-          kind === 'FISCALIZATION_CIS'
-            ? 'legacy-fiscal-certificate'
-            : 'legacy-einvoice-key',
-        companyId: request.companyId,
-      },
-    );
+    const binding = {
+      purpose:
+        kind === 'FISCALIZATION_CIS'
+          ? ('legacy-fiscal-certificate' as const)
+          : ('legacy-einvoice-key' as const),
+      companyId,
+    };
     return {
-      companyId: request.companyId,
-      kind,
-      decision,
-      account: null,
-      authoriser,
+      facts: { companyId, kind, decision, account: null },
+      open: () =>
+        this.deps.vault.apiKeyAuthoriser(
+          this.legacyEnvelope(kind, row) ?? '',
+          binding,
+        ),
     };
   }
 
@@ -378,7 +399,7 @@ export class EnforcementGate {
     }
     const e = attempt.error;
     log.error({
-      event: route ? 'operation.failed' : 'enforcement.blocked',
+      event: REFUSALS.has(e.code) ? 'enforcement.blocked' : 'operation.failed',
       ...fields,
       integrationAccountId:
         fields.integrationAccountId ?? e.details.integrationAccountId ?? null,

@@ -402,53 +402,39 @@ describeEachDatabase('enforcement gate', ({ db }) => {
       expect(p.simulator.documents()).toHaveLength(documentsBefore);
     });
 
-    // BUG (src/enforcement/gate.ts, openRoute/run): the vault opens the
-    // capability inside resolve(), so when it throws `route` stays null.
-    // The event then has path NULL and integrationAccountId NULL (the
-    // vault error carries `accountId`, not `integrationAccountId`),
-    // although the routing table chose V2 through a known account.
-    it.fails(
-      'names the account and the V2 path of a secret that does not open',
-      async () => {
-        const p = platform();
-        setFlags(p, ENFORCED);
-        const donor = await companyWithAccount(p);
-        const tenant = await companyWithAccount(p);
-        await misplaceEnvelope(p, donor, tenant);
+    it('names the account and the V2 path of a secret that does not open', async () => {
+      const p = platform();
+      setFlags(p, ENFORCED);
+      const donor = await companyWithAccount(p);
+      const tenant = await companyWithAccount(p);
+      await misplaceEnvelope(p, donor, tenant);
 
-        const { event } = await attempt(p, tenant);
+      const { event } = await attempt(p, tenant);
 
-        expect(event).toMatchObject({
-          outcome: 'FAILURE',
-          path: 'V2',
+      expect(event).toMatchObject({
+        outcome: 'FAILURE',
+        path: 'V2',
+        integrationAccountId: tenant.account?.id,
+      });
+    });
+
+    it('logs a secret that does not open as a failure of its account', async () => {
+      const p = platform();
+      setFlags(p, ENFORCED);
+      const donor = await companyWithAccount(p);
+      const tenant = await companyWithAccount(p);
+      await misplaceEnvelope(p, donor, tenant);
+
+      await attempt(p, tenant);
+
+      expect(p.logs.withEvent('operation.failed')).toEqual([
+        expect.objectContaining({
+          companyId: tenant.company.id,
           integrationAccountId: tenant.account?.id,
-        });
-      },
-    );
-
-    // BUG (src/enforcement/gate.ts, log()): with no route, any failure
-    // is logged as `enforcement.blocked` with integrationAccountId null,
-    // so a broken secret reads like a refusal and hides its account.
-    it.fails(
-      'logs a secret that does not open as a failure of its account',
-      async () => {
-        const p = platform();
-        setFlags(p, ENFORCED);
-        const donor = await companyWithAccount(p);
-        const tenant = await companyWithAccount(p);
-        await misplaceEnvelope(p, donor, tenant);
-
-        await attempt(p, tenant);
-
-        expect(p.logs.withEvent('operation.failed')).toEqual([
-          expect.objectContaining({
-            companyId: tenant.company.id,
-            integrationAccountId: tenant.account?.id,
-            code: 'VAULT_SECRET_UNREADABLE',
-          }),
-        ]);
-      },
-    );
+          code: 'VAULT_SECRET_UNREADABLE',
+        }),
+      ]);
+    });
   });
 
   describe('logs of regulated operations', () => {
@@ -558,10 +544,7 @@ describeEachDatabase('enforcement gate', ({ db }) => {
       expect(event).toMatchObject(blocked('IntegrationNotFoundError', null));
     });
 
-    // BUG (src/enforcement/gate.ts, defaultKind): the error's companyId
-    // is row.accountCompanyId, which is always NULL on this path (no
-    // account was found), instead of the operation's company.
-    it.fails('names the company that has no default intermediary', async () => {
+    it('names the company that has no default intermediary', async () => {
       const p = platform();
       const tenant = await companyWithNothing(p, { eInvoiceKind: null });
 
@@ -574,28 +557,18 @@ describeEachDatabase('enforcement gate', ({ db }) => {
   });
 
   describe('companies imported with only a legacy provider', () => {
-    // BUG (src/enforcement/gate.ts, lookup): the account is joined on
-    // COALESCE($3, c."eInvoiceKind") only. A company that has
-    // "eInvoiceProvider" = 'eposlovanje' but no "eInvoiceKind" (how
-    // CompanyService.create + setLegacyEInvoiceKey leave it) never finds
-    // its ACTIVE ePoslovanje account: enforcement refuses it with
-    // IntegrationRequiredError, and before that its V1 sends are counted
-    // as would-block.
-    it.fails(
-      'sends through its ACTIVE account once enforcement is on',
-      async () => {
-        const p = platform();
-        setFlags(p, ENFORCED);
-        const legacy = await companyWithLegacyKey(p, { eInvoiceKind: null });
-        const tenant = await addAccount(p, legacy);
+    it('sends through its ACTIVE account once enforcement is on', async () => {
+      const p = platform();
+      setFlags(p, ENFORCED);
+      const legacy = await companyWithLegacyKey(p, { eInvoiceKind: null });
+      const tenant = await addAccount(p, legacy);
 
-        const { event } = await attempt(p, tenant);
+      const { event } = await attempt(p, tenant);
 
-        expect(event).toMatchObject(v2Success(tenant));
-      },
-    );
+      expect(event).toMatchObject(v2Success(tenant));
+    });
 
-    it.fails('does not count its V1 sends as would-block', async () => {
+    it('does not count its V1 sends as would-block', async () => {
       const p = platform();
       const legacy = await companyWithLegacyKey(p, { eInvoiceKind: null });
       const tenant = await addAccount(p, legacy);
