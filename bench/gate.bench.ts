@@ -84,6 +84,8 @@ async function benchGate(db: Database, name: string) {
     accountEnvironment: 'TEST',
   });
 
+  // The baseline is the least any tenant read costs: one primary-key
+  // lookup in a tenant-scoped (row-level security) transaction.
   const baseline = await measure('bare primary-key lookup', () =>
     db.transaction(tenant(company.id), (tx) =>
       tx.query(
