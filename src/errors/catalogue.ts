@@ -178,6 +178,22 @@ export const ERROR_CATALOGUE = {
     description:
       'The request may have reached the counterpart but no reply came back. The document is SEND_UNKNOWN and is never resent blindly.',
   },
+  CERTIFICATE_INVALID: {
+    name: 'CertificateInvalidError',
+    severity: 'P2',
+    retryable: false,
+    layer: 'input',
+    description:
+      'A PKCS#12 file does not open with its password, holds no private key with its certificate, or its certificate lacks an OIB or belongs to another OIB; `details.rule` says which.',
+  },
+  COUNTERPART_REPLY_INVALID: {
+    name: 'CounterpartReplyInvalidError',
+    severity: 'P1',
+    retryable: false,
+    layer: 'counterpart',
+    description:
+      'The counterpart answered, but its reply is malformed or its signature does not verify against the configured CA.',
+  },
   INTERNAL: {
     name: 'InternalError',
     severity: 'P1',
