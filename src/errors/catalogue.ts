@@ -201,6 +201,14 @@ export const ERROR_CATALOGUE = {
     layer: 'internal',
     description: 'An unexpected failure; `cause` holds the original.',
   },
+  FLAG_STORE_UNAVAILABLE: {
+    name: 'FlagStoreUnavailableError',
+    severity: 'P1',
+    retryable: true,
+    layer: 'internal',
+    description:
+      'The flag store could not be read when the process started, so it has no known values to run with. A running process keeps its last known values instead.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
