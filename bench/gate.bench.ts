@@ -53,7 +53,18 @@ async function measure(label: string, fn: () => Promise<unknown>) {
   return { label, mean, p50 };
 }
 
-async function benchGate(db: Database, name: string) {
+/**
+ * The raw statements the gate is compared with, run by the database
+ * owner without any scope: a bare lookup, and the cheapest durable write.
+ */
+interface Raw {
+  lookup(id: string): Promise<unknown>;
+  insert(): Promise<unknown>;
+}
+
+async function benchGate(db: Database, name: string, raw: Raw) {
+  const rawLookup = (id: string) => raw.lookup(id);
+  const rawInsert = () => raw.insert();
   const logger = createLogger('silent');
   const vault = new Vault(
     parseKeyList(`v1:${randomBytes(32).toString('base64')}`),
@@ -84,15 +95,19 @@ async function benchGate(db: Database, name: string) {
     accountEnvironment: 'TEST',
   });
 
-  // The baseline is the least any tenant read costs: one primary-key
-  // lookup in a tenant-scoped (row-level security) transaction.
-  const baseline = await measure('bare primary-key lookup', () =>
-    db.transaction(tenant(company.id), (tx) =>
-      tx.query(
-        'SELECT id, "companyId", status FROM "IntegrationAccount" WHERE id = $1',
-        [account.id],
-      ),
-    ),
+  const bare = await measure('bare primary-key lookup', () =>
+    rawLookup(account.id),
+  );
+  const scoped = await measure('tenant-scoped primary-key lookup', () =>
+    db.batch(tenant(company.id), [
+      {
+        sql: 'SELECT id, "companyId", status FROM "IntegrationAccount" WHERE id = $1',
+        params: [account.id],
+      },
+    ]),
+  );
+  const floor = await measure('one durable insert (commit floor)', () =>
+    rawInsert(),
   );
   const gated = await measure('gate (resolve+check+open+event)', () =>
     gate.run(
@@ -100,25 +115,31 @@ async function benchGate(db: Database, name: string) {
       { execute: async (route) => route.decision.path },
     ),
   );
-  print(name, baseline, gated);
+  print(name, bare, [scoped, floor, gated]);
 }
 
-function print(
-  db: string,
-  baseline: { label: string; mean: number; p50: number },
-  measured: { label: string; mean: number; p50: number },
-) {
+type Measured = { label: string; mean: number; p50: number };
+
+function print(db: string, baseline: Measured, others: Measured[]) {
   console.log(`\n[${db}] ${iterations} operations each`);
-  for (const r of [baseline, measured]) {
+  for (const r of [baseline, ...others]) {
+    const ratio = (r.mean / baseline.mean).toFixed(2);
     console.log(
-      `  ${r.label.padEnd(34)} mean ${r.mean.toFixed(3)} ms  p50 ${r.p50.toFixed(3)} ms`,
+      `  ${r.label.padEnd(36)} mean ${r.mean.toFixed(3)} ms  ` +
+        `p50 ${r.p50.toFixed(3)} ms  ${ratio}x`,
     );
   }
+  const gate = others[others.length - 1];
+  if (!gate) return;
   console.log(
-    `  ratio gate / baseline: ${(measured.mean / baseline.mean).toFixed(2)}x` +
+    `  ratio gate / bare lookup: ${(gate.mean / baseline.mean).toFixed(2)}x` +
       ' (target <= 2x on PostgreSQL)',
   );
 }
+
+const PROBE_TABLE = `CREATE TABLE IF NOT EXISTS bench_probe (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, at timestamptz
+  NOT NULL DEFAULT now(), note text)`;
 
 async function withPostgres(url: string) {
   const name = `tenantgate_bench_${process.pid}`;
@@ -128,10 +149,22 @@ async function withPostgres(url: string) {
   const u = new URL(url);
   u.pathname = `/${name}`;
   const db = new PostgresDatabase(u.toString());
+  const owner = new pg.Client({ connectionString: u.toString() });
   try {
     await migrate(db);
-    await benchGate(db, 'postgres');
+    await owner.connect();
+    await owner.query(PROBE_TABLE);
+    await benchGate(db, 'postgres', {
+      lookup: (id) =>
+        owner.query(
+          'SELECT id, "companyId", status FROM "IntegrationAccount" WHERE id = $1',
+          [id],
+        ),
+      insert: () =>
+        owner.query('INSERT INTO bench_probe (note) VALUES ($1)', ['x']),
+    });
   } finally {
+    await owner.end();
     await db.close();
     await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     await admin.end();
@@ -177,8 +210,17 @@ else console.log('\n[postgres] skipped: set DATABASE_URL or TEST_DATABASE_URL');
 
 const lite = await PgliteDatabase.open('memory://');
 await migrate(lite);
-await lite.dropPrivileges();
-await benchGate(lite, 'pglite');
+await lite.pg.exec(PROBE_TABLE);
+
+await benchGate(lite, 'pglite', {
+  lookup: (id) =>
+    lite.pg.query(
+      'SELECT id, "companyId", status FROM "IntegrationAccount" WHERE id = $1',
+      [id],
+    ),
+  insert: () =>
+    lite.pg.query('INSERT INTO bench_probe (note) VALUES ($1)', ['x']),
+});
 await lite.close();
 
 if (!args.includes('--skip-start')) benchStart();

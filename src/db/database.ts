@@ -23,6 +23,12 @@ export type Scope =
 export const APP_ROLE = 'tenantgate_app';
 export const OPERATOR_ROLE = 'tenantgate_operator';
 
+/** One statement of a batch: SQL with `$n` placeholders and values. */
+export interface Statement {
+  sql: string;
+  params?: readonly unknown[];
+}
+
 /**
  * The one query layer over PGlite and PostgreSQL. Every statement runs
  * in a transaction that states its role first, so no code path can
@@ -31,6 +37,12 @@ export const OPERATOR_ROLE = 'tenantgate_operator';
 export interface Database {
   readonly kind: 'pglite' | 'postgres';
   transaction<T>(scope: Scope, fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * Runs statements in one transaction in the scope and returns each
+   * one's rows. On PostgreSQL the whole transaction is one round trip:
+   * the hot path of the gate uses it.
+   */
+  batch(scope: Scope, statements: readonly Statement[]): Promise<unknown[][]>;
   /** Runs `fn` on one session-level connection as the owner (migrations). */
   withOwnerSession<T>(fn: (session: Queryable) => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -64,4 +76,45 @@ export function scopeStatements(scope: Scope): {
       params: [scope.companyId],
     },
   ];
+}
+
+/**
+ * A value as an SQL literal, for batches sent without parameters.
+ * Strings are quoted by the driver's escapeLiteral; anything but null,
+ * booleans, finite numbers, strings and plain JSON objects is refused.
+ */
+export function sqlLiteral(
+  value: unknown,
+  escapeLiteral: (text: string) => string,
+): string {
+  if (value === null || value === undefined) return 'NULL';
+  if (typeof value === 'boolean') return value ? 'TRUE' : 'FALSE';
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new Error('non-finite number in SQL');
+    return String(value);
+  }
+  if (typeof value === 'string') return escapeLiteral(value);
+  if (value instanceof Date) return escapeLiteral(value.toISOString());
+  if (Array.isArray(value)) {
+    return `ARRAY[${value.map((v) => sqlLiteral(v, escapeLiteral)).join(', ')}]`;
+  }
+  return escapeLiteral(JSON.stringify(value));
+}
+
+/**
+ * Inlines `$n` placeholders as literals. Only for TenantGate's own
+ * statements, which never contain `$` elsewhere (no dollar quoting).
+ */
+export function inlineParams(
+  statement: Statement,
+  escapeLiteral: (text: string) => string,
+): string {
+  const params = statement.params ?? [];
+  return statement.sql.replace(/\$(\d+)/g, (_, n: string) => {
+    const index = Number(n) - 1;
+    if (index >= params.length) {
+      throw new Error(`statement has no value for $${n}`);
+    }
+    return sqlLiteral(params[index], escapeLiteral);
+  });
 }

@@ -6,6 +6,7 @@ import {
   type Database,
   type Queryable,
   type Scope,
+  type Statement,
 } from './database.js';
 
 function wrap(target: {
@@ -57,6 +58,17 @@ export class PgliteDatabase implements Database {
         await tx.query(s.sql, s.params);
       }
       return fn(wrap(tx));
+    });
+  }
+
+  async batch(
+    scope: Scope,
+    statements: readonly Statement[],
+  ): Promise<unknown[][]> {
+    return this.transaction(scope, async (tx) => {
+      const results: unknown[][] = [];
+      for (const s of statements) results.push(await tx.query(s.sql, s.params));
+      return results;
     });
   }
 

@@ -1,7 +1,9 @@
 import pg from 'pg';
 import {
   APP_ROLE,
+  inlineParams,
   scopeStatements,
+  type Statement,
   type Database,
   type Queryable,
   type Scope,
@@ -54,6 +56,29 @@ export class PostgresDatabase implements Database {
       const result = await fn(wrap(client));
       await client.query('COMMIT');
       return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async batch(
+    scope: Scope,
+    statements: readonly Statement[],
+  ): Promise<unknown[][]> {
+    const client = await this.pool.connect();
+    const escape = (text: string) => client.escapeLiteral(text);
+    const body = statements.map((s) => inlineParams(s, escape));
+    const text = [prelude(client, scope), ...body, 'COMMIT'].join(';\n');
+    try {
+      const results = (await client.query(text)) as unknown as
+        pg.QueryResult[] | pg.QueryResult;
+      const all = Array.isArray(results) ? results : [results];
+      // BEGIN, the scope's statements, then ours, then COMMIT.
+      const skip = all.length - statements.length - 1;
+      return all.slice(skip, skip + statements.length).map((r) => r.rows);
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;

@@ -1,6 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { EInvoiceKind, Kind } from '../accounts/kinds.js';
-import { tenant, type Database, type Queryable } from '../db/database.js';
+import {
+  tenant,
+  type Database,
+  type Queryable,
+  type Statement,
+} from '../db/database.js';
 import type {
   Attempt,
   EnforcementGate,
@@ -109,7 +114,7 @@ export class OutboundService {
             this.deps.intermediaries
               .client(route.kind, route.account)
               .send({ ublXml: request.ublXml }, route.authoriser),
-          record: (tx, attempt) => recordAttempt(tx, invoiceId, attempt),
+          statements: (attempt) => [attemptStatement(invoiceId, attempt)],
         },
       );
     } catch (error) {
@@ -289,39 +294,37 @@ async function insertSending(
 }
 
 /** Stores the attempt's result on the row, in the event's transaction. */
-async function recordAttempt(
-  tx: Queryable,
+function attemptStatement(
   invoiceId: string,
   attempt: Attempt<SendResult>,
-): Promise<void> {
+): Statement {
   if (attempt.ok) {
-    await tx.query(
-      `UPDATE "EInvoice" SET status = 'SENT', "providerRef" = $2,
+    return {
+      sql: `UPDATE "EInvoice" SET status = 'SENT', "providerRef" = $2,
          "providerKind" = $3, "integrationAccountId" = $4, "sentAt" = now(),
          "lastError" = NULL, "updatedAt" = now()
        WHERE id = $1`,
-      [
+      params: [
         invoiceId,
         attempt.value.providerRef,
         attempt.route.kind,
         attempt.route.account?.id ?? null,
       ],
-    );
-    return;
+    };
   }
   const unknown = attempt.error.code === 'SEND_OUTCOME_UNKNOWN';
-  await tx.query(
-    `UPDATE "EInvoice" SET status = $2, "lastError" = $3,
+  return {
+    sql: `UPDATE "EInvoice" SET status = $2, "lastError" = $3,
        "providerKind" = $4, "integrationAccountId" = $5, "updatedAt" = now()
      WHERE id = $1`,
-    [
+    params: [
       invoiceId,
       unknown ? 'SEND_UNKNOWN' : 'ERROR',
       JSON.stringify(attempt.error.toJSON()),
       attempt.route?.kind ?? null,
       attempt.route?.account?.id ?? null,
     ],
-  );
+  };
 }
 
 function defaultKey(companyId: string, facts: UblFacts): string {

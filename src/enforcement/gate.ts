@@ -7,13 +7,20 @@ import {
   type Operation,
 } from '../accounts/kinds.js';
 import type { FlagName } from '../config/settings.js';
-import { tenant, type Database, type Queryable } from '../db/database.js';
+import {
+  tenant,
+  type Database,
+  type Queryable,
+  type Statement,
+} from '../db/database.js';
 import {
   TenantGateError,
   toTenantGateError,
 } from '../errors/tenantgate-error.js';
 import {
   appendOperationEvent,
+  operationEventStatement,
+  type OperationEvent,
   type Origin,
 } from '../events/operation-event.js';
 import type { FlagSource } from '../flags/env-flags.js';
@@ -78,6 +85,12 @@ export interface GateSteps<T> {
    * operation event, so neither exists without the other.
    */
   record?(tx: Queryable, attempt: Attempt<T>): Promise<void>;
+  /**
+   * The same as `record`, as statements: the gate sends them with the
+   * event in one round trip. Preferred on hot paths; ignored when
+   * `record` is given.
+   */
+  statements?(attempt: Attempt<T>): Statement[];
 }
 
 export interface GateDeps {
@@ -171,10 +184,10 @@ export class EnforcementGate {
   private async plan(
     request: OperationRequest,
   ): Promise<{ facts: RouteFacts; open: () => RequestAuthoriser }> {
-    const row = await this.deps.db.transaction(
-      tenant(request.companyId),
-      (tx) => this.lookup(tx, request),
-    );
+    const [rows] = await this.deps.db.batch(tenant(request.companyId), [
+      this.lookup(request),
+    ]);
+    const row = rows?.[0] as ResolutionRow | undefined;
     if (!row?.companyExists) {
       throw new TenantGateError('COMPANY_NOT_FOUND', 'No such company', {
         companyId: request.companyId,
@@ -198,15 +211,12 @@ export class EnforcementGate {
     return this.routeFor(request, kind, decision, row);
   }
 
-  private async lookup(
-    tx: Queryable,
-    request: OperationRequest,
-  ): Promise<ResolutionRow | undefined> {
+  private lookup(request: OperationRequest): Statement {
     const fiscal =
       request.operation === 'FISCALIZATION' ||
       request.operation === 'EINVOICE_REPORT';
-    const rows = await tx.query<ResolutionRow>(
-      `SELECT true AS "companyExists",
+    return {
+      sql: `SELECT true AS "companyExists",
               c."eInvoiceKind", c."eInvoiceProvider",
               c."eInvoiceApiKeyEncrypted" AS "legacyKey",
               c."fiscalCertificateEncrypted" AS "legacyCertificate",
@@ -228,15 +238,14 @@ export class EnforcementGate {
                     WHEN 'moj-eracun' THEN 'EINVOICE_MOJ_ERACUN' END) END)
                 AND a.environment = $4 END)
         WHERE c.id = $1`,
-      [
+      params: [
         request.companyId,
         request.accountId ?? null,
         request.kind ?? null,
         this.deps.accountEnvironment,
         fiscal,
       ],
-    );
-    return rows[0];
+    };
   }
 
   private accountFacts(request: OperationRequest, row: ResolutionRow) {
@@ -353,31 +362,41 @@ export class EnforcementGate {
     const route = attempt.route;
     const error = attempt.ok ? null : attempt.error;
     const blocked = error !== null && REFUSALS.has(error.code);
-    await this.deps.db.transaction(tenant(request.companyId), async (tx) => {
-      if (steps.record) await steps.record(tx, attempt);
-      await appendOperationEvent(tx, {
-        environment: this.deps.deploymentEnvironment,
-        companyId: request.companyId,
-        integrationAccountId:
-          route?.account?.id ??
-          (error?.details.integrationAccountId as string | undefined) ??
-          null,
-        operation: request.operation,
-        kind: route?.kind ?? request.kind ?? null,
-        path: route?.decision.path ?? null,
-        outcome: attempt.ok ? 'SUCCESS' : blocked ? 'BLOCKED' : 'FAILURE',
-        wouldBlock: route?.decision.wouldBlock ?? false,
-        fallback: route?.decision.fallback ?? false,
-        errorName: error?.name ?? null,
-        errorCode: error?.code ?? null,
-        errorLayer: error?.layer ?? null,
-        durationMs,
-        origin: request.origin,
-        actor: request.actor ?? null,
-        correlationId: request.correlationId ?? null,
-        documentId: request.documentId ?? null,
+    const event: OperationEvent = {
+      environment: this.deps.deploymentEnvironment,
+      companyId: request.companyId,
+      integrationAccountId:
+        route?.account?.id ??
+        (error?.details.integrationAccountId as string | undefined) ??
+        null,
+      operation: request.operation,
+      kind: route?.kind ?? request.kind ?? null,
+      path: route?.decision.path ?? null,
+      outcome: attempt.ok ? 'SUCCESS' : blocked ? 'BLOCKED' : 'FAILURE',
+      wouldBlock: route?.decision.wouldBlock ?? false,
+      fallback: route?.decision.fallback ?? false,
+      errorName: error?.name ?? null,
+      errorCode: error?.code ?? null,
+      errorLayer: error?.layer ?? null,
+      durationMs,
+      origin: request.origin,
+      actor: request.actor ?? null,
+      correlationId: request.correlationId ?? null,
+      documentId: request.documentId ?? null,
+    };
+    const scope = tenant(request.companyId);
+    if (steps.record) {
+      const record = steps.record;
+      await this.deps.db.transaction(scope, async (tx) => {
+        await record(tx, attempt);
+        await appendOperationEvent(tx, event);
       });
-    });
+      return;
+    }
+    await this.deps.db.batch(scope, [
+      ...(steps.statements?.(attempt) ?? []),
+      operationEventStatement(event),
+    ]);
   }
 
   private log<T>(log: Logger, attempt: Attempt<T>, durationMs: number) {

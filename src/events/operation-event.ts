@@ -1,5 +1,5 @@
 import type { Kind, Operation } from '../accounts/kinds.js';
-import type { Queryable } from '../db/database.js';
+import type { Queryable, Statement } from '../db/database.js';
 
 export type Outcome = 'SUCCESS' | 'FAILURE' | 'BLOCKED';
 export type Origin = 'user' | 'worker' | 'probe';
@@ -26,15 +26,12 @@ export interface OperationEvent {
 }
 
 /**
- * Appends the event and, on V2 success, touches the account's
- * `lastUsedAt` at most once a minute: one statement, one round trip.
+ * The statement that appends the event and, on V2 success, touches the
+ * account's `lastUsedAt` at most once a minute: one statement.
  */
-export async function appendOperationEvent(
-  tx: Queryable,
-  e: OperationEvent,
-): Promise<void> {
-  await tx.query(
-    `WITH touched AS (
+export function operationEventStatement(e: OperationEvent): Statement {
+  return {
+    sql: `WITH touched AS (
        UPDATE "IntegrationAccount" SET "lastUsedAt" = now()
         WHERE $16::boolean AND id = $3
           AND ("lastUsedAt" IS NULL
@@ -46,7 +43,7 @@ export async function appendOperationEvent(
        origin, actor, "correlationId", "documentId")
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
        $15, $17, $18)`,
-    [
+    params: [
       e.environment,
       e.companyId,
       e.integrationAccountId,
@@ -66,5 +63,14 @@ export async function appendOperationEvent(
       e.correlationId,
       e.documentId,
     ],
-  );
+  };
+}
+
+/** Appends the event inside an open transaction. */
+export async function appendOperationEvent(
+  tx: Queryable,
+  e: OperationEvent,
+): Promise<void> {
+  const statement = operationEventStatement(e);
+  await tx.query(statement.sql, statement.params);
 }

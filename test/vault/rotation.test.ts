@@ -125,6 +125,7 @@ function interleaved(
   return {
     kind: db.kind,
     transaction: (scope, fn) => db.transaction(scope, (tx) => fn(spy(tx))),
+    batch: (scope, statements) => db.batch(scope, statements),
     withOwnerSession: (fn) => db.withOwnerSession(fn),
     close: () => db.close(),
   };
