@@ -170,12 +170,6 @@ export class EnforcementGate {
     return attempt.value;
   }
 
-  /** Decides the route and opens its capability. Throws refusals. */
-  async resolve(request: OperationRequest): Promise<Route> {
-    const planned = await this.plan(request);
-    return { ...planned.facts, authoriser: planned.open() };
-  }
-
   /**
    * Decides the route (throwing refusals) and returns how to open its
    * capability, so that a secret that fails to open is still reported
