@@ -209,6 +209,30 @@ export const ERROR_CATALOGUE = {
     description:
       'The flag store could not be read when the process started, so it has no known values to run with. A running process keeps its last known values instead.',
   },
+  AUTH_REQUIRED: {
+    name: 'AuthRequiredError',
+    severity: 'P2',
+    retryable: false,
+    layer: 'input',
+    description:
+      'The HTTP API request carried no bearer token, or a token that is unknown or revoked.',
+  },
+  FORBIDDEN: {
+    name: 'ForbiddenError',
+    severity: 'P2',
+    retryable: false,
+    layer: 'input',
+    description:
+      'The API key is valid but may not do this (a tenant key on an operator route).',
+  },
+  RATE_LIMITED: {
+    name: 'RateLimitedError',
+    severity: 'P2',
+    retryable: true,
+    layer: 'input',
+    description:
+      'The API key made more requests than its limit allows in the window; retry after `Retry-After` seconds.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
