@@ -325,3 +325,39 @@ function invalid(
     cause === undefined ? undefined : { cause },
   );
 }
+
+const PACK_MAGIC = Buffer.from('TGP12v1\n', 'ascii');
+
+/**
+ * The plaintext the vault seals for a certificate account: a magic,
+ * the UTF-8 password's length (uint16), the password, the file.
+ */
+export function packPkcs12(file: Buffer, password: string): Buffer {
+  const secret = Buffer.from(password, 'utf8');
+  if (secret.length > 0xffff) {
+    throw invalid('password-length', 'The PKCS#12 password is too long');
+  }
+  const length = Buffer.alloc(2);
+  length.writeUInt16BE(secret.length);
+  return Buffer.concat([PACK_MAGIC, length, secret, file]);
+}
+
+/** Reverses `packPkcs12`; throws CERTIFICATE_INVALID on other bytes. */
+export function unpackPkcs12(bytes: Buffer): {
+  file: Buffer;
+  password: string;
+} {
+  const start = PACK_MAGIC.length;
+  if (
+    bytes.length < start + 2 ||
+    !bytes.subarray(0, start).equals(PACK_MAGIC)
+  ) {
+    throw invalid('sealed-pkcs12', 'The sealed secret is not a PKCS#12 pack');
+  }
+  const length = bytes.readUInt16BE(start);
+  const password = bytes.subarray(start + 2, start + 2 + length);
+  return {
+    password: password.toString('utf8'),
+    file: Buffer.from(bytes.subarray(start + 2 + length)),
+  };
+}

@@ -1,4 +1,12 @@
+import { sign, type KeyObject } from 'node:crypto';
 import { inspect } from 'node:util';
+import {
+  openPkcs12,
+  unpackPkcs12,
+  type CertificateInfo,
+  type OpenedPkcs12,
+} from '../fiscal/pkcs12.js';
+import type { SignatureHash } from '../fiscal/zki.js';
 import { TenantGateError } from '../errors/tenantgate-error.js';
 import {
   envelopeKeyVersion,
@@ -21,6 +29,25 @@ export interface RequestAuthoriser {
   authorise(headers: Record<string, string>): void;
 }
 
+/**
+ * A capability that signs with a tenant's certificate key (RSA PKCS#1
+ * v1.5) without handing the key out. It shows the certificate, which is
+ * public, and never the private key or the PKCS#12 password.
+ */
+export interface CertificateSigner {
+  /** The master key version the PKCS#12 was sealed with. */
+  readonly keyVersion: string;
+  /** Subject, issuer, decimal serial, validity and OIB. */
+  readonly certificate: CertificateInfo;
+  /** The certificate, DER (a fresh copy each call). */
+  certificateDer(): Buffer;
+  /** RSA PKCS#1 v1.5 signature over `data` with `hash`. */
+  sign(data: Buffer, hash: SignatureHash): Buffer;
+}
+
+/** How many opened certificate keys the vault keeps. Default 256. */
+const SIGNER_CACHE_SIZE = 256;
+
 /** Visible ASCII, no leading or trailing space: a valid header value. */
 const HEADER_VALUE = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
 
@@ -31,6 +58,8 @@ const HEADER_VALUE = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
  */
 export class Vault {
   readonly #ring: KeyRing;
+  /** Opened PKCS#12 files by binding and envelope (PBKDF2 is slow). */
+  readonly #signers = new Map<string, OpenedPkcs12>();
 
   constructor(ring: KeyRing) {
     this.#ring = ring;
@@ -106,8 +135,44 @@ export class Vault {
     }
   }
 
-  // The CIS signer capability (from a sealed PKCS#12) belongs here, next
-  // to apiKeyAuthoriser: open, build the capability, hand it out.
+  /**
+   * A capability that signs with the key of a sealed PKCS#12 (packed
+   * with its password by `packPkcs12`). The file is opened now, so a bad
+   * envelope, password or certificate fails before any network call.
+   * Opened files are kept (at most 256, by binding and envelope) since
+   * PKCS#12 key derivation costs milliseconds per call.
+   *
+   * Throws VAULT_SECRET_UNREADABLE / VAULT_KEY_MISSING when the envelope
+   * does not open, CERTIFICATE_INVALID when its content is no usable
+   * PKCS#12 with an OIB.
+   */
+  signerFor(envelope: string, binding: SecretBinding): CertificateSigner {
+    const cacheKey = [
+      binding.purpose,
+      binding.companyId,
+      binding.accountId ?? '',
+      envelope,
+    ].join('\n');
+    const keyVersion = envelopeKeyVersion(envelope);
+    const cached = this.#signers.get(cacheKey);
+    if (cached) return new Pkcs12Signer(cached, keyVersion);
+
+    const bytes = openEnvelope(this.#ring, envelope, binding);
+    let opened: OpenedPkcs12;
+    try {
+      const { file, password } = unpackPkcs12(bytes);
+      opened = openPkcs12(file, password);
+      file.fill(0);
+    } finally {
+      bytes.fill(0);
+    }
+    if (this.#signers.size >= SIGNER_CACHE_SIZE) {
+      const oldest = this.#signers.keys().next().value;
+      if (oldest !== undefined) this.#signers.delete(oldest);
+    }
+    this.#signers.set(cacheKey, opened);
+    return new Pkcs12Signer(opened, keyVersion);
+  }
 
   toJSON(): { activeKeyVersion: string } {
     return { activeKeyVersion: this.activeKeyVersion };
@@ -138,6 +203,49 @@ class ApiKeyAuthoriser implements RequestAuthoriser {
 
   toString(): string {
     return `[ApiKeyAuthoriser keyVersion=${this.keyVersion}]`;
+  }
+
+  [inspect.custom](): string {
+    return this.toString();
+  }
+}
+
+/** Signs with a PKCS#12 key; reveals the certificate, never the key. */
+class Pkcs12Signer implements CertificateSigner {
+  readonly keyVersion: string;
+  readonly certificate: CertificateInfo;
+  readonly #key: KeyObject;
+  readonly #der: Buffer;
+
+  constructor(opened: OpenedPkcs12, keyVersion: string) {
+    this.#key = opened.privateKey;
+    this.#der = opened.certificateDer;
+    this.certificate = opened.info;
+    this.keyVersion = keyVersion;
+  }
+
+  certificateDer(): Buffer {
+    return Buffer.from(this.#der);
+  }
+
+  sign(data: Buffer, hash: SignatureHash): Buffer {
+    return sign(hash, data, this.#key);
+  }
+
+  toJSON(): {
+    signer: 'pkcs12';
+    keyVersion: string;
+    certificate: CertificateInfo;
+  } {
+    return {
+      signer: 'pkcs12',
+      keyVersion: this.keyVersion,
+      certificate: this.certificate,
+    };
+  }
+
+  toString(): string {
+    return `[Pkcs12Signer ${this.certificate.subject} keyVersion=${this.keyVersion}]`;
   }
 
   [inspect.custom](): string {
