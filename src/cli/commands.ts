@@ -10,6 +10,7 @@ import { migrate } from '../db/migrate.js';
 import { ERROR_CATALOGUE } from '../errors/catalogue.js';
 import { rotateMasterKey } from '../vault/rotation.js';
 import { parseOnOff, printJson, printTable, readSecret } from './io.js';
+import { addMigrationCommands } from './migration-commands.js';
 
 type Run = (app: TenantGate) => Promise<number | void>;
 
@@ -54,6 +55,7 @@ export function buildProgram(exit: (code: number) => void): Command {
   addAccountCommands(program, act);
   addEInvoiceCommands(program, act);
   addAuditCommands(program, act);
+  addMigrationCommands(program, act);
 
   program
     .command('errors')

@@ -1,0 +1,61 @@
+import type { Command } from 'commander';
+import { openTenantGate, type TenantGate } from '../app.js';
+import { loadSettings } from '../config/settings.js';
+import { formatProvisionReport } from '../migration/format.js';
+import { provision } from '../migration/provision.js';
+import { invalidInput } from '../errors/tenantgate-error.js';
+import { printJson } from './io.js';
+
+type Act = <A extends unknown[]>(
+  fn: (...args: A) => Promise<number>,
+) => (...args: A) => Promise<void>;
+
+async function withApp(
+  run: (app: TenantGate) => Promise<number>,
+): Promise<number> {
+  const app = await openTenantGate(loadSettings(), { allowLocalKey: true });
+  try {
+    return await run(app);
+  } finally {
+    await app.close();
+  }
+}
+
+/**
+ * The migration commands (issue #6): provision, backfill, harden,
+ * guardrail. Each is a dry run unless told `--apply`, and prints the
+ * same report as text or `--json`.
+ */
+export function addMigrationCommands(program: Command, act: Act): void {
+  program
+    .command('provision')
+    .description('create integration accounts from legacy credentials')
+    .option('--apply', 'write the accounts (default: dry run, plan only)')
+    .option('--restart', 'ignore the checkpoint of an interrupted run')
+    .option('--batch-size <n>', 'companies per batch', '500')
+    .option('--json', 'print JSON')
+    .action(
+      act(async (o) =>
+        withApp(async (app) => {
+          const report = await provision(
+            { db: app.db, vault: app.vault, logger: app.logger },
+            {
+              apply: Boolean(o.apply),
+              restart: Boolean(o.restart),
+              batchSize: positiveInt('batch-size', o.batchSize),
+              accountEnvironment: app.settings.accountEnvironment,
+            },
+          );
+          if (o.json) printJson(report);
+          else console.log(formatProvisionReport(report));
+          return 0;
+        }),
+      ),
+    );
+}
+
+function positiveInt(field: string, value: string): number {
+  const n = Number(value);
+  if (Number.isInteger(n) && n > 0) return n;
+  throw invalidInput(field, 'positive-integer', `${field}: a whole number > 0`);
+}

@@ -1,0 +1,112 @@
+import type { Queryable } from '../db/database.js';
+import { LEGACY_PROVIDER_KINDS, type EInvoiceKind } from '../accounts/kinds.js';
+import { TenantGateError } from '../errors/tenantgate-error.js';
+import type { RequestAuthoriser } from '../vault/vault.js';
+import type { SecretBinding } from '../vault/envelope.js';
+
+/**
+ * The legacy adapter of the migration tooling: the one place in
+ * `migration/` that reads the prior system's credential columns. Listed
+ * in the guardrail's LEGACY_ADAPTERS.
+ */
+
+/** A company's legacy credentials, still sealed. */
+export interface LegacyCompany {
+  id: string;
+  eInvoiceProvider: string | null;
+  eInvoiceApiKeyEncrypted: string | null;
+  hasLegacyCertificateColumn: boolean;
+}
+
+/** A row of the prior system's certificate table, without the P12. */
+export interface LegacyCertificate {
+  id: string;
+  companyId: string;
+  environment: 'TEST' | 'PROD';
+  status: string;
+  certSerial: string | null;
+  certNotAfter: Date | null;
+}
+
+/** The vault capability provisioning needs to read a legacy API key. */
+export interface LegacyKeyVault {
+  apiKeyAuthoriser(envelope: string, binding: SecretBinding): RequestAuthoriser;
+}
+
+/** Companies with any legacy credential, in id order after `afterId`. */
+export async function legacyCompaniesAfter(
+  tx: Queryable,
+  afterId: string,
+  limit: number,
+): Promise<LegacyCompany[]> {
+  return tx.query<LegacyCompany>(
+    `SELECT c.id, c."eInvoiceProvider", c."eInvoiceApiKeyEncrypted",
+       c."fiscalCertificateEncrypted" IS NOT NULL
+         AS "hasLegacyCertificateColumn"
+     FROM "Company" c
+     WHERE c.id > $1
+       AND (c."eInvoiceApiKeyEncrypted" IS NOT NULL
+         OR c."eInvoiceProvider" IS NOT NULL
+         OR c."fiscalCertificateEncrypted" IS NOT NULL
+         OR EXISTS (SELECT 1 FROM "FiscalCertificate" f
+                    WHERE f."companyId" = c.id))
+     ORDER BY c.id
+     LIMIT $2`,
+    [afterId, limit],
+  );
+}
+
+/** The legacy certificates of some companies. */
+export async function legacyCertificatesOf(
+  tx: Queryable,
+  companyIds: readonly string[],
+): Promise<LegacyCertificate[]> {
+  return tx.query<LegacyCertificate>(
+    `SELECT id, "companyId", environment, status, "certSerial",
+       "certNotAfter"
+     FROM "FiscalCertificate" WHERE "companyId" = ANY($1::text[])
+     ORDER BY "companyId", environment`,
+    [companyIds],
+  );
+}
+
+/** The e-invoice kind a legacy provider name maps to, if any. */
+export function legacyProviderKind(
+  provider: string | null,
+): EInvoiceKind | undefined {
+  return LEGACY_PROVIDER_KINDS[provider ?? ''];
+}
+
+/** Why a legacy key cannot be used: a stable reason code. */
+export type LegacyKeyFailure = 'legacy-key-unreadable' | 'legacy-key-invalid';
+
+/**
+ * Opens a company's legacy API key through the vault's authoriser
+ * capability and returns the header value it would send: the key. A key
+ * that does not open, or is not a usable header value, is a failure
+ * reason, never an exception.
+ */
+export function readLegacyApiKey(
+  vault: LegacyKeyVault,
+  company: { id: string; eInvoiceApiKeyEncrypted: string },
+): { key: string } | { failure: LegacyKeyFailure } {
+  const binding: SecretBinding = {
+    purpose: 'legacy-einvoice-key',
+    companyId: company.id,
+  };
+  try {
+    const headers: Record<string, string> = {};
+    vault
+      .apiKeyAuthoriser(company.eInvoiceApiKeyEncrypted, binding)
+      .authorise(headers);
+    const key = headers.authorization;
+    if (!key) return { failure: 'legacy-key-invalid' };
+    return { key };
+  } catch (error) {
+    if (!(error instanceof TenantGateError)) throw error;
+    if (error.code === 'VAULT_SECRET_INVALID') {
+      return { failure: 'legacy-key-invalid' };
+    }
+    return { failure: 'legacy-key-unreadable' };
+  }
+}
