@@ -28,6 +28,8 @@ const settingsSchema = z.object({
   TENANTGATE_VAULT_KEY_FILE: z.string().optional(),
   TENANTGATE_SOFTWARE_ID: z.string().min(1).default('TenantGate-0.1'),
   TENANTGATE_HTTP_TIMEOUT_MS: z.coerce.number().int().positive().default(15000),
+  TENANTGATE_FLAG_POLL_MS: z.coerce.number().int().min(50).default(1000),
+  TENANTGATE_EVENT_RETENTION_DAYS: z.coerce.number().int().min(31).optional(),
   LOG_LEVEL: z
     .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
     .default('info'),
@@ -59,6 +61,14 @@ export interface Settings {
   softwareId: string;
   httpTimeoutMs: number;
   logLevel: z.infer<typeof settingsSchema>['LOG_LEVEL'];
+  /** How often a process re-reads the flag store. Default 1000 ms. */
+  flagPollMs: number;
+  /**
+   * Days of raw operation events to keep; older ones are deleted once
+   * rolled up hourly. At least 31 (the longest gate window is 30
+   * days). Default unset: keep every raw event.
+   */
+  eventRetentionDays: number | undefined;
   /** `FF_*` values from the environment; undefined when unset. */
   flags: Record<FlagName, boolean | undefined>;
 }
@@ -95,6 +105,8 @@ export function loadSettings(
     softwareId: s.TENANTGATE_SOFTWARE_ID,
     httpTimeoutMs: s.TENANTGATE_HTTP_TIMEOUT_MS,
     logLevel: s.LOG_LEVEL,
+    flagPollMs: s.TENANTGATE_FLAG_POLL_MS,
+    eventRetentionDays: s.TENANTGATE_EVENT_RETENTION_DAYS,
     flags: {
       FF_INTEGRATION_ACCOUNT_OUTBOUND: s.FF_INTEGRATION_ACCOUNT_OUTBOUND,
       FF_INTEGRATION_ACCOUNT_INBOUND: s.FF_INTEGRATION_ACCOUNT_INBOUND,
