@@ -129,8 +129,8 @@ export function attr(
 /** The element's path from the root, as `/Invoice/cac:X[2]/cbc:Y`. */
 export function pathOf(el: UblElement): string {
   const parts: string[] = [];
-  for (let n: Element | null = el; n; ) {
-    const parent = n.parentNode;
+  for (let n: Element | null = el; n;) {
+    const parent: Node | null = n.parentNode;
     let label = n.nodeName;
     if (parent && parent.nodeType === ELEMENT_NODE) {
       const same = kids(parent as Element, n.localName ?? '');

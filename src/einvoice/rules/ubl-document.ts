@@ -1,4 +1,4 @@
-import Decimal from 'decimal.js';
+import { Decimal } from 'decimal.js';
 import { all, at, kid, kids, text, textAt, type UblElement } from './dom.js';
 
 /**
@@ -64,9 +64,7 @@ export class UblDocument {
 
   /** Line VAT categories (BG-30): ClassifiedTaxCategory of each item. */
   lineCategories(): UblElement[] {
-    return this.lines.flatMap((l) =>
-      all(l, 'Item/ClassifiedTaxCategory'),
-    );
+    return this.lines.flatMap((l) => all(l, 'Item/ClassifiedTaxCategory'));
   }
 }
 

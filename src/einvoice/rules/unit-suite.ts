@@ -51,9 +51,7 @@ export async function runUnitSuite(
         ['Invoice', 'CreditNote'].includes(el.localName ?? ''),
       );
       if (!invoice) continue;
-      const fired = new Set(
-        checkRules(invoice, { rules }).map((f) => f.rule),
-      );
+      const fired = new Set(checkRules(invoice, { rules }).map((f) => f.rule));
       for (const c of casesOf(file, test)) {
         const entry = byRule.get(c.rule) ?? {
           rule: c.rule,
