@@ -7,6 +7,11 @@ import {
 } from '../db/database.js';
 import { invalidInput, TenantGateError } from '../errors/tenantgate-error.js';
 import type { Logger } from '../logging/logger.js';
+import {
+  openPkcs12,
+  packPkcs12,
+  type CertificateInfo,
+} from '../fiscal/pkcs12.js';
 import { envelopeKeyVersion, type SecretBinding } from '../vault/envelope.js';
 import {
   findAccount,
@@ -15,6 +20,7 @@ import {
   markVerified,
   replaceSecret,
   sealedSecretsAfter,
+  setCertificate,
   setStatus,
   type IntegrationAccount,
 } from './account-store.js';
@@ -39,6 +45,19 @@ export interface CreateAccountInput {
   /** The API key. Read from stdin or a file, never from argv. */
   secret: string;
   providerConfig?: unknown;
+}
+
+/** A FISCALIZATION_CIS account from a PKCS#12 file and its password. */
+export interface CreateCertificateAccountInput {
+  companyId: string;
+  environment: string;
+  /** The PKCS#12 file's bytes. */
+  p12: Buffer;
+  /** Its password (any Unicode). Read from stdin or a file. */
+  password: string;
+  providerConfig?: unknown;
+  /** The clock for the expiry check. Default: now. */
+  now?: Date;
 }
 
 export interface VerifyReport {
@@ -118,6 +137,101 @@ export class AccountService {
       integrationAccountId: account.id,
       kind,
       environment,
+    });
+    return account;
+  }
+
+  /**
+   * Creates a FISCALIZATION_CIS account from a PKCS#12 file: opens and
+   * checks it (CERTIFICATE_INVALID when it does not open or has no OIB,
+   * or when the OIB is not the company's), records subject, serial,
+   * expiry and OIB, and seals the file with its password. An expired
+   * certificate makes an EXPIRED account.
+   */
+  async createCertificateAccount(
+    input: CreateCertificateAccountInput,
+  ): Promise<IntegrationAccount> {
+    const kind = 'FISCALIZATION_CIS';
+    const environment = parseEnvironment(input.environment);
+    const providerConfig = parseProviderConfig(kind, input.providerConfig);
+    const info = openPkcs12(input.p12, input.password).info;
+    const status = expiryStatus(info, input.now);
+
+    const id = `ia_${randomUUID()}`;
+    const envelope = this.deps.vault.seal(
+      packPkcs12(input.p12, input.password),
+      accountBinding(input.companyId, id),
+    );
+    const account = await this.inTenant(input.companyId, async (tx) => {
+      await assertCompanyOib(tx, input.companyId, info);
+      try {
+        await insertAccount(tx, {
+          id,
+          companyId: input.companyId,
+          kind,
+          environment,
+          providerConfig,
+          secretEnvelope: envelope,
+          keyVersion: envelopeKeyVersion(envelope),
+        });
+      } catch (error) {
+        if (!isUniqueViolation(error)) throw error;
+        throw new TenantGateError(
+          'ACCOUNT_EXISTS',
+          `The company already has a ${kind} account for ${environment}`,
+          { companyId: input.companyId, kind, environment },
+        );
+      }
+      return setCertificate(tx, id, certificateColumns(info), status);
+    });
+    if (!account) throw accountNotFound(input.companyId, id);
+    this.deps.logger.info({
+      event: 'account.created',
+      companyId: account.companyId,
+      integrationAccountId: account.id,
+      kind,
+      environment,
+      status,
+      certSerial: info.serialDecimal,
+      certNotAfter: info.notAfter.toISOString(),
+    });
+    return account;
+  }
+
+  /**
+   * Replaces a CIS account's PKCS#12 with the same checks as creation;
+   * the account becomes ACTIVE again, or EXPIRED if the new one is.
+   */
+  async rotateCertificate(
+    companyId: string,
+    id: string,
+    p12: Buffer,
+    password: string,
+    now?: Date,
+  ): Promise<IntegrationAccount> {
+    const info = openPkcs12(p12, password).info;
+    const envelope = this.deps.vault.seal(
+      packPkcs12(p12, password),
+      accountBinding(companyId, id),
+    );
+    const account = await this.inTenant(companyId, async (tx) => {
+      const current = await findAccount(tx, id);
+      if (current?.kind !== 'FISCALIZATION_CIS') return undefined;
+      await assertCompanyOib(tx, companyId, info);
+      return setCertificate(
+        tx,
+        id,
+        certificateColumns(info),
+        expiryStatus(info, now),
+        { envelope, keyVersion: envelopeKeyVersion(envelope) },
+      );
+    });
+    if (!account) throw accountNotFound(companyId, id);
+    this.deps.logger.info({
+      event: 'account.secret_rotated',
+      companyId,
+      integrationAccountId: id,
+      certSerial: info.serialDecimal,
     });
     return account;
   }
@@ -271,6 +385,48 @@ function parseSecret(value: string): string {
     );
   }
   return secret;
+}
+
+function expiryStatus(
+  info: CertificateInfo,
+  now: Date = new Date(),
+): 'ACTIVE' | 'EXPIRED' {
+  return info.notAfter.getTime() <= now.getTime() ? 'EXPIRED' : 'ACTIVE';
+}
+
+function certificateColumns(info: CertificateInfo) {
+  return {
+    certSubject: info.subject,
+    certSerial: info.serialDecimal,
+    certNotAfter: info.notAfter,
+    certOib: info.oib,
+  };
+}
+
+/** The certificate must carry the company's own OIB. */
+async function assertCompanyOib(
+  tx: Queryable,
+  companyId: string,
+  info: CertificateInfo,
+): Promise<void> {
+  const rows = await tx.query<{ oib: string }>(
+    'SELECT oib FROM "Company" WHERE id = $1',
+    [companyId],
+  );
+  const company = rows[0];
+  if (!company) throw companyNotFound(companyId);
+  if (company.oib === info.oib) return;
+  throw new TenantGateError(
+    'CERTIFICATE_INVALID',
+    "The certificate's OIB is not the company's",
+    {
+      field: 'certificate',
+      rule: 'oib-matches-company',
+      companyId,
+      certOib: info.oib,
+      companyOib: company.oib,
+    },
+  );
 }
 
 function companyNotFound(companyId: string) {

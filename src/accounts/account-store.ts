@@ -148,3 +148,50 @@ export async function markVerified(
     [ids],
   );
 }
+
+/** Certificate metadata of a FISCALIZATION_CIS account. */
+export interface CertificateColumns {
+  certSubject: string;
+  certSerial: string;
+  certNotAfter: Date;
+  certOib: string;
+}
+
+/**
+ * Records the certificate of a CIS account and the status it implies
+ * (EXPIRED once `certNotAfter` has passed), optionally with a new
+ * sealed secret.
+ */
+export async function setCertificate(
+  tx: Queryable,
+  id: string,
+  cert: CertificateColumns,
+  status: AccountStatus,
+  secret?: { envelope: string; keyVersion: string },
+): Promise<IntegrationAccount | undefined> {
+  const rows = await tx.query<IntegrationAccount>(
+    `UPDATE "IntegrationAccount"
+        SET "certSubject" = $2, "certSerial" = $3, "certNotAfter" = $4,
+            "certOib" = $5, status = $6,
+            "statusReason" = CASE WHEN $6 = 'EXPIRED'
+              THEN 'certificate expired' END,
+            "secretEnvelope" = COALESCE($7, "secretEnvelope"),
+            "keyVersion" = COALESCE($8, "keyVersion"),
+            "rotatedAt" = CASE WHEN $7::text IS NULL THEN "rotatedAt"
+              ELSE now() END,
+            "updatedAt" = now()
+      WHERE id = $1
+      RETURNING ${PUBLIC_COLUMNS}`,
+    [
+      id,
+      cert.certSubject,
+      cert.certSerial,
+      cert.certNotAfter,
+      cert.certOib,
+      status,
+      secret?.envelope ?? null,
+      secret?.keyVersion ?? null,
+    ],
+  );
+  return rows[0];
+}
