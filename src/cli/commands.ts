@@ -10,6 +10,8 @@ import { migrate } from '../db/migrate.js';
 import { ERROR_CATALOGUE } from '../errors/catalogue.js';
 import { rotateMasterKey } from '../vault/rotation.js';
 import { parseOnOff, printJson, printTable, readSecret } from './io.js';
+import { addFlagCommands } from './flags-commands.js';
+import { addFiscalCommands } from './fiscal-commands.js';
 import { addMigrationCommands } from './migration-commands.js';
 
 type Run = (app: TenantGate) => Promise<number | void>;
@@ -55,7 +57,9 @@ export function buildProgram(exit: (code: number) => void): Command {
   addAccountCommands(program, act);
   addEInvoiceCommands(program, act);
   addAuditCommands(program, act);
+  addFlagCommands(program, act);
   addMigrationCommands(program, act);
+  addFiscalCommands(program, act);
 
   program
     .command('errors')
