@@ -1,7 +1,11 @@
 import type { Command } from 'commander';
 import { openTenantGate, type TenantGate } from '../app.js';
 import { loadSettings } from '../config/settings.js';
-import { formatProvisionReport } from '../migration/format.js';
+import { backfill } from '../migration/backfill.js';
+import {
+  formatBackfillReport,
+  formatProvisionReport,
+} from '../migration/format.js';
 import { provision } from '../migration/provision.js';
 import { invalidInput } from '../errors/tenantgate-error.js';
 import { printJson } from './io.js';
@@ -48,6 +52,32 @@ export function addMigrationCommands(program: Command, act: Act): void {
           );
           if (o.json) printJson(report);
           else console.log(formatProvisionReport(report));
+          return 0;
+        }),
+      ),
+    );
+
+  program
+    .command('backfill')
+    .description('link historic rows to the accounts that served them')
+    .option('--apply', 'write the links (default: dry run, report only)')
+    .option('--restart', 'ignore the checkpoints of an interrupted run')
+    .option('--batch-size <n>', 'rows per batch', '2000')
+    .option('--json', 'print JSON')
+    .action(
+      act(async (o) =>
+        withApp(async (app) => {
+          const report = await backfill(
+            { db: app.db, vault: app.vault, logger: app.logger },
+            {
+              apply: Boolean(o.apply),
+              restart: Boolean(o.restart),
+              batchSize: positiveInt('batch-size', o.batchSize),
+              accountEnvironment: app.settings.accountEnvironment,
+            },
+          );
+          if (o.json) printJson(report);
+          else console.log(formatBackfillReport(report));
           return 0;
         }),
       ),

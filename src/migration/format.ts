@@ -1,3 +1,4 @@
+import type { BackfillReport } from './backfill.js';
 import type { ProvisionReport } from './provision.js';
 
 /** How many not-provisioned lines the text report lists. */
@@ -30,6 +31,41 @@ export function formatProvisionReport(report: ProvisionReport): string {
   }
   if (plan.length > LISTED_ITEMS) {
     lines.push(`  … ${plan.length - LISTED_ITEMS} more (--json lists all)`);
+  }
+  return lines.join('\n');
+}
+
+/** The backfill report as text for operators. */
+export function formatBackfillReport(report: BackfillReport): string {
+  const lines = [
+    `Backfill (${report.mode}, run ${report.runId}, ` +
+      `environment ${report.accountEnvironment})`,
+  ];
+  for (const [table, t] of Object.entries(report.tables)) {
+    lines.push(
+      `${table}: scanned ${t.scanned}, ` +
+        `${report.mode === 'apply' ? 'linked' : 'linkable'} ${t.linked}, ` +
+        `not served ${t.notServed}, ambiguous ${t.ambiguous}, ` +
+        `changed meanwhile ${t.skippedConcurrently}, batches ${t.batches}` +
+        (t.resumedAfter ? `, resumed after ${t.resumedAfter}` : ''),
+    );
+    for (const [reason, n] of Object.entries(t.ambiguousByReason)) {
+      lines.push(`  ambiguous (${reason}): ${n}`);
+    }
+  }
+  lines.push(
+    `longest batch: ${report.longestBatchMs} ms; ` +
+      `${report.rowsPerSecond} rows/s over ${report.elapsedMs} ms`,
+  );
+  const listed = report.ambiguousRows.slice(0, LISTED_ITEMS);
+  if (listed.length > 0) lines.push('ambiguous rows (left unlinked):');
+  for (const row of listed) {
+    lines.push(`  ${row.table} ${row.id} ${row.companyId} ${row.reason}`);
+  }
+  if (report.ambiguousRows.length > LISTED_ITEMS) {
+    lines.push(
+      `  … ${report.ambiguousRows.length - LISTED_ITEMS} more (--json)`,
+    );
   }
   return lines.join('\n');
 }

@@ -110,3 +110,23 @@ export function readLegacyApiKey(
     return { failure: 'legacy-key-unreadable' };
   }
 }
+
+/** A company's legacy provider and key, for the backfill's proof. */
+export interface LegacyKeyOwner {
+  companyId: string;
+  eInvoiceProvider: string | null;
+  eInvoiceApiKeyEncrypted: string | null;
+}
+
+/** The legacy provider and sealed key of some companies. */
+export async function legacyKeysOf(
+  tx: Queryable,
+  companyIds: readonly string[],
+): Promise<LegacyKeyOwner[]> {
+  return tx.query<LegacyKeyOwner>(
+    `SELECT id AS "companyId", "eInvoiceProvider",
+       "eInvoiceApiKeyEncrypted"
+     FROM "Company" WHERE id = ANY($1::text[])`,
+    [companyIds],
+  );
+}

@@ -98,3 +98,57 @@ export async function accountsOf(db: Database, companyId: string) {
     ),
   );
 }
+
+/**
+ * Inserts `count` e-invoices of one company in one statement. Defaults:
+ * OUTBOUND, status SENT, no provider kind, no account, created and
+ * updated a year ago (so a changed "updatedAt" shows).
+ */
+export async function insertInvoices(
+  db: Database,
+  companyId: string,
+  options: {
+    count?: number;
+    status?: string;
+    providerKind?: string | null;
+    accountId?: string | null;
+    prefix?: string;
+  } = {},
+): Promise<string[]> {
+  const prefix = options.prefix ?? `einv_${randomUUID()}_`;
+  const rows = await db.transaction(operator, (tx) =>
+    tx.query<{ id: string }>(
+      `INSERT INTO "EInvoice" (id, "companyId", direction, status, number,
+         "issueDate", "idempotencyKey", "documentHash", "sellerOib",
+         "ublXml", "providerKind", "integrationAccountId", "createdAt",
+         "updatedAt", "totalAmount")
+       SELECT $1 || lpad(g::text, 7, '0'), $2, 'OUTBOUND', $3, 'R-' || g,
+         DATE '2025-06-01', $1 || g, 'sha256:x', '00000000001',
+         '<Invoice/>', $4, $5,
+         TIMESTAMPTZ '2025-06-01 10:00:00+00',
+         TIMESTAMPTZ '2025-06-02 10:00:00+00', 100.00
+       FROM generate_series(1, $6::int) g
+       RETURNING id`,
+      [
+        prefix,
+        companyId,
+        options.status ?? 'SENT',
+        options.providerKind ?? null,
+        options.accountId ?? null,
+        options.count ?? 1,
+      ],
+    ),
+  );
+  return rows.map((r) => r.id);
+}
+
+/** Every column of some e-invoices, by id. */
+export async function invoiceRows(db: Database, ids: string[]) {
+  const rows = await db.transaction(operator, (tx) =>
+    tx.query<Record<string, unknown> & { id: string }>(
+      `SELECT * FROM "EInvoice" WHERE id = ANY($1::text[]) ORDER BY id`,
+      [ids],
+    ),
+  );
+  return new Map(rows.map((r) => [r.id, r]));
+}
