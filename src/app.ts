@@ -7,7 +7,8 @@ import { openDatabase } from './db/open.js';
 import { createIntermediaryDirectory } from './einvoice/directory.js';
 import { OutboundService } from './einvoice/outbound.js';
 import { EnforcementGate } from './enforcement/gate.js';
-import { EnvFlagSource, type FlagSource } from './flags/env-flags.js';
+import type { FlagSource } from './flags/env-flags.js';
+import { StoreFlagSource } from './flags/store-flag-source.js';
 import type { Kind } from './accounts/kinds.js';
 import { createLogger, type Logger } from './logging/logger.js';
 import { ensureLocalKeyFile, loadKeyRing } from './vault/key-ring.js';
@@ -53,7 +54,7 @@ export async function openTenantGate(
   const { ring, localKeyFile } = keyRingFor(settings, options);
   const vault = new Vault(ring);
   const db = await openDatabase(settings, { migrate: options.migrate });
-  const flags = options.flags ?? new EnvFlagSource(settings.flags);
+  const flags = options.flags ?? (await startFlags(settings, db, logger));
 
   const gate = new EnforcementGate({
     db,
@@ -81,8 +82,34 @@ export async function openTenantGate(
     gate,
     outbound: new OutboundService({ db, gate, intermediaries }),
     localKeyFile,
-    close: () => db.close(),
+    close: async () => {
+      if (flags instanceof StoreFlagSource) await flags.stop();
+      await db.close();
+    },
   };
+}
+
+/**
+ * The flag store with `FF_*` variables as overrides (DESIGN.md
+ * precedence), refreshed by notifications and a short poll.
+ */
+async function startFlags(
+  settings: Settings,
+  db: Database,
+  logger: Logger,
+): Promise<StoreFlagSource> {
+  try {
+    return await StoreFlagSource.start({
+      db,
+      logger,
+      environment: settings.deploymentEnvironment,
+      envFlags: settings.flags,
+      pollMs: settings.flagPollMs,
+    });
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
 }
 
 function keyRingFor(settings: Settings, options: OpenOptions) {
