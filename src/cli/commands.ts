@@ -11,7 +11,6 @@ import { ERROR_CATALOGUE } from '../errors/catalogue.js';
 import { rotateMasterKey } from '../vault/rotation.js';
 import { parseOnOff, printJson, printTable, readSecret } from './io.js';
 import { addFlagCommands } from './flags-commands.js';
-import { addFlagCommands } from './flags-commands.js';
 import { addFiscalCommands } from './fiscal-commands.js';
 import { addMigrationCommands } from './migration-commands.js';
 
@@ -58,7 +57,6 @@ export function buildProgram(exit: (code: number) => void): Command {
   addAccountCommands(program, act);
   addEInvoiceCommands(program, act);
   addAuditCommands(program, act);
-  addFlagCommands(program, act);
   addFlagCommands(program, act);
   addMigrationCommands(program, act);
   addFiscalCommands(program, act);
