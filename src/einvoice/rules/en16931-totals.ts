@@ -224,6 +224,8 @@ export const totalsRules: Rule[] = [
     'BT-9',
     'When the amount due (BT-115) is positive, the payment due date (BT-9) or the payment terms (BT-20) shall be present',
     (doc, fail) => {
+      // A credit note's amount is owed to the buyer: no due date needed.
+      if (doc.isCreditNote) return;
       const payable = numAt(doc.totals, 'PayableAmount');
       if (!payable || !payable.isPositive() || payable.isZero()) return;
       const due =
