@@ -1,0 +1,52 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { AccountService } from '../accounts/account-service.js';
+import type { TenantGate } from '../app.js';
+import { CompanyService } from '../companies/company-service.js';
+import type { Logger } from '../logging/logger.js';
+import type { ApiKeyService } from './api-keys.js';
+
+/**
+ * What the API needs of the wired services (src/app.ts `TenantGate`
+ * has all of it; tests may hand in the same services over a test DB).
+ */
+export type ApiApp = Pick<
+  TenantGate,
+  'db' | 'vault' | 'logger' | 'outbound'
+> & {
+  settings: Pick<TenantGate['settings'], 'accountEnvironment'>;
+};
+
+/** What a route module gets besides the server. */
+export interface ApiContext {
+  app: ApiApp;
+  keys: ApiKeyService;
+  /**
+   * Services whose log lines carry the request id: built per request
+   * over the request's child logger (they hold no state).
+   */
+  services(request: FastifyRequest): {
+    accounts: AccountService;
+    companies: CompanyService;
+  };
+}
+
+/**
+ * One feature's routes. Fiscalization, flags and rollout add theirs by
+ * writing one of these and listing it in `routes/index.ts`.
+ */
+export type ApiRoutes = (server: FastifyInstance, ctx: ApiContext) => void;
+
+export function apiContext(app: ApiApp, keys: ApiKeyService): ApiContext {
+  return {
+    app,
+    keys,
+    services: (request) => {
+      const logger = request.log as unknown as Logger;
+      const deps = { db: app.db, vault: app.vault, logger };
+      return {
+        accounts: new AccountService(deps),
+        companies: new CompanyService(deps),
+      };
+    },
+  };
+}

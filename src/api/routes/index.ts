@@ -1,0 +1,17 @@
+import type { ApiRoutes } from '../context.js';
+import { accountRoutes } from './accounts.js';
+import { companyRoutes } from './companies.js';
+import { eInvoiceRoutes } from './einvoices.js';
+import { readinessRoutes } from './readiness.js';
+
+/**
+ * Every feature's routes, each registered as its own encapsulated
+ * plugin (a module's hooks apply to its routes only). Fiscalization,
+ * flags and rollout slot in here.
+ */
+export const API_ROUTES: readonly ApiRoutes[] = [
+  accountRoutes,
+  eInvoiceRoutes,
+  companyRoutes,
+  readinessRoutes,
+];
