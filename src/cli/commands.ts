@@ -10,6 +10,7 @@ import { migrate } from '../db/migrate.js';
 import { ERROR_CATALOGUE } from '../errors/catalogue.js';
 import { rotateMasterKey } from '../vault/rotation.js';
 import { parseOnOff, printJson, printTable, readSecret } from './io.js';
+import { addApiCommands } from './api-commands.js';
 import { addFlagCommands } from './flags-commands.js';
 import { addFiscalCommands } from './fiscal-commands.js';
 import { addMigrationCommands } from './migration-commands.js';
@@ -60,6 +61,7 @@ export function buildProgram(exit: (code: number) => void): Command {
   addFlagCommands(program, act);
   addMigrationCommands(program, act);
   addFiscalCommands(program, act);
+  addApiCommands(program, act);
 
   program
     .command('errors')
