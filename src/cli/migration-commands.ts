@@ -4,8 +4,10 @@ import { loadSettings } from '../config/settings.js';
 import { backfill } from '../migration/backfill.js';
 import {
   formatBackfillReport,
+  formatHardenReport,
   formatProvisionReport,
 } from '../migration/format.js';
+import { harden, rollbackHardening } from '../migration/harden.js';
 import { provision } from '../migration/provision.js';
 import { invalidInput } from '../errors/tenantgate-error.js';
 import { printJson } from './io.js';
@@ -79,6 +81,31 @@ export function addMigrationCommands(program: Command, act: Act): void {
           if (o.json) printJson(report);
           else console.log(formatBackfillReport(report));
           return 0;
+        }),
+      ),
+    );
+
+  program
+    .command('harden')
+    .description('turn the invariants into database constraints')
+    .option('--rollback', 'remove the constraints hardening added')
+    .option('--json', 'print JSON')
+    .action(
+      act(async (o) =>
+        withApp(async (app) => {
+          const deps = { db: app.db, logger: app.logger };
+          const report = o.rollback
+            ? await rollbackHardening(deps)
+            : await harden(deps, {
+                accountEnvironment: app.settings.accountEnvironment,
+                enforcementOn: app.flags.isEnabled(
+                  'FF_ENFORCE_INTEGRATION_ACCOUNT',
+                  { environment: app.settings.deploymentEnvironment },
+                ),
+              });
+          if (o.json) printJson(report);
+          else console.log(formatHardenReport(report));
+          return o.rollback || report.complete ? 0 : 3;
         }),
       ),
     );

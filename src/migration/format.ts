@@ -1,3 +1,4 @@
+import type { HardenReport } from './harden.js';
 import type { BackfillReport } from './backfill.js';
 import type { ProvisionReport } from './provision.js';
 
@@ -67,5 +68,21 @@ export function formatBackfillReport(report: BackfillReport): string {
       `  … ${report.ambiguousRows.length - LISTED_ITEMS} more (--json)`,
     );
   }
+  return lines.join('\n');
+}
+
+/** The hardening report as text: one line per constraint. */
+export function formatHardenReport(report: HardenReport): string {
+  const lines = report.constraints.map(
+    (c) =>
+      `${c.status.toUpperCase().padEnd(8)} ${c.table}.${c.name}` +
+      (c.action !== 'none' ? ` (${c.action})` : '') +
+      (c.why ? `\n         ${c.why}` : ''),
+  );
+  const rolledBack = report.constraints.every((c) => c.status === 'removed');
+  if (rolledBack) lines.push('Hardening rolled back.');
+  else if (report.complete) {
+    lines.push('Every invariant is enforced by the database.');
+  } else lines.push('Some invariants are not enforced by the database yet.');
   return lines.join('\n');
 }
