@@ -151,12 +151,22 @@ export function classify(thrown: unknown): {
   return { error, status: statusFor(error.code) };
 }
 
+/** Field and rule for Fastify's own request errors. */
+const FASTIFY_RULES: Record<string, [string, string]> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: ['body', 'json'],
+  FST_ERR_CTP_EMPTY_JSON_BODY: ['body', 'non-empty'],
+  FST_ERR_CTP_BODY_TOO_LARGE: ['body', 'max-size'],
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: ['content-type', 'supported'],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: ['content-length', 'matches-body'],
+};
+
 function fromFastify(f: FastifyishError): TenantGateError {
   const first = f.validation?.[0];
   if (!first) {
-    const rule = (f.code ?? 'request').toLowerCase();
+    const known = f.code ? FASTIFY_RULES[f.code] : undefined;
+    const [field, rule] = known ?? ['request', (f.code ?? 'bad').toLowerCase()];
     return new TenantGateError('INVALID_INPUT', f.message ?? 'Bad request', {
-      field: 'request',
+      field,
       rule,
     });
   }
