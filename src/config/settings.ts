@@ -30,6 +30,14 @@ const settingsSchema = z.object({
   TENANTGATE_HTTP_TIMEOUT_MS: z.coerce.number().int().positive().default(15000),
   TENANTGATE_FLAG_POLL_MS: z.coerce.number().int().min(50).default(1000),
   TENANTGATE_EVENT_RETENTION_DAYS: z.coerce.number().int().min(31).optional(),
+  TENANTGATE_API_HOST: z.string().min(1).default('127.0.0.1'),
+  TENANTGATE_API_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  TENANTGATE_API_RATE_LIMIT: z.coerce.number().int().positive().default(600),
+  TENANTGATE_API_BODY_LIMIT: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(2 * 1024 * 1024),
   LOG_LEVEL: z
     .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
     .default('info'),
@@ -71,6 +79,17 @@ export interface Settings {
   eventRetentionDays: number | undefined;
   /** `FF_*` values from the environment; undefined when unset. */
   flags: Record<FlagName, boolean | undefined>;
+  /** The HTTP API and dashboard. */
+  api: {
+    /** Default `127.0.0.1`. */
+    host: string;
+    /** Default 3000; 0 picks a free port. */
+    port: number;
+    /** Requests per API key per minute. Default 600. */
+    rateLimitPerMinute: number;
+    /** Largest request body in bytes. Default 2 MiB. */
+    bodyLimitBytes: number;
+  };
 }
 
 /**
@@ -112,6 +131,12 @@ export function loadSettings(
       FF_INTEGRATION_ACCOUNT_INBOUND: s.FF_INTEGRATION_ACCOUNT_INBOUND,
       FF_INTEGRATION_ACCOUNT_FISCAL: s.FF_INTEGRATION_ACCOUNT_FISCAL,
       FF_ENFORCE_INTEGRATION_ACCOUNT: s.FF_ENFORCE_INTEGRATION_ACCOUNT,
+    },
+    api: {
+      host: s.TENANTGATE_API_HOST,
+      port: s.TENANTGATE_API_PORT,
+      rateLimitPerMinute: s.TENANTGATE_API_RATE_LIMIT,
+      bodyLimitBytes: s.TENANTGATE_API_BODY_LIMIT,
     },
   };
 }
