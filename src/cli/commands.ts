@@ -12,6 +12,7 @@ import { rotateMasterKey } from '../vault/rotation.js';
 import { parseOnOff, printJson, printTable, readSecret } from './io.js';
 import { addApiCommands } from './api-commands.js';
 import { addFlagCommands } from './flags-commands.js';
+import { addMetricsCommands } from './metrics-commands.js';
 import { addFiscalCommands } from './fiscal-commands.js';
 import { addMigrationCommands } from './migration-commands.js';
 
@@ -59,6 +60,7 @@ export function buildProgram(exit: (code: number) => void): Command {
   addEInvoiceCommands(program, act);
   addAuditCommands(program, act);
   addFlagCommands(program, act);
+  addMetricsCommands(program, act);
   addMigrationCommands(program, act);
   addFiscalCommands(program, act);
   addApiCommands(program, act);
