@@ -8,6 +8,7 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
+import type { Settings } from '../config/settings.js';
 import { operator } from '../db/database.js';
 import { TenantGateError } from '../errors/tenantgate-error.js';
 import { ApiKeyService } from './api-keys.js';
@@ -103,6 +104,25 @@ export async function createApiServer(
   return server;
 }
 
+/** Listen and limit options from the settings (`TENANTGATE_API_*`). */
+export function apiOptionsFrom(settings: Pick<Settings, 'api'>): StartOptions {
+  return {
+    host: settings.api.host,
+    port: settings.api.port,
+    rateLimitMax: settings.api.rateLimitPerMinute,
+    rateLimitWindowMs: 60_000,
+    bodyLimit: settings.api.bodyLimitBytes,
+  };
+}
+
+/** Server options and where to listen. */
+export interface StartOptions extends ApiServerOptions {
+  /** Default 3000; 0 picks a free port. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+}
+
 /** Where a started server listens, and how to stop it. */
 export interface RunningApi {
   server: FastifyInstance;
@@ -118,7 +138,7 @@ export interface RunningApi {
  */
 export async function startApi(
   app: ApiApp,
-  options: ApiServerOptions & { port?: number; host?: string } = {},
+  options: StartOptions = {},
 ): Promise<RunningApi> {
   const server = await createApiServer(app, options);
   await server.listen({

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { ApiKeyService } from '../api/api-keys.js';
-import { startApi } from '../api/server.js';
+import { apiOptionsFrom, startApi } from '../api/server.js';
 import { openTenantGate, type TenantGate } from '../app.js';
 import { loadSettings } from '../config/settings.js';
 import { invalidInput } from '../errors/tenantgate-error.js';
@@ -92,14 +92,15 @@ export function addApiCommands(program: Command, act: Act): void {
   program
     .command('api')
     .description('serve the HTTP API and the dashboard until stopped')
-    .option('--port <n>', 'port (0: any free port)', '3000')
-    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <n>', 'port (0: any free port; default from settings)')
+    .option('--host <host>', 'address to listen on (default from settings)')
     .action(
       act(async (o) =>
         withApp(async (app) => {
           const api = await startApi(app, {
-            port: Number(o.port),
-            host: o.host,
+            ...apiOptionsFrom(app.settings),
+            ...(o.port === undefined ? {} : { port: Number(o.port) }),
+            ...(o.host === undefined ? {} : { host: o.host }),
           });
           console.log(`TenantGate API at ${api.url} (Ctrl-C to stop)`);
           await new Promise<void>((resolve) => {
