@@ -42,4 +42,17 @@ describe('official HR samples', () => {
     ]);
     expect(result.valid).toBe(false);
   });
+
+  it('reports a schema violation as UBL-XSD with its line', async () => {
+    const xml = read('eRacun_PDV25.xml').replace(
+      '<cbc:IssueTime>',
+      '<cbc:Unknown>x</cbc:Unknown><cbc:IssueTime>',
+    );
+    const result = await validateInvoice(xml);
+    const schema = result.findings.filter((f) => f.rule === 'UBL-XSD');
+
+    expect(result.valid).toBe(false);
+    expect(schema[0]?.path).toBe('line 16');
+    expect(schema[0]?.message).toContain('Unknown');
+  });
 });
