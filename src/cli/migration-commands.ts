@@ -1,9 +1,11 @@
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { openTenantGate, type TenantGate } from '../app.js';
 import { loadSettings } from '../config/settings.js';
 import { backfill } from '../migration/backfill.js';
 import {
   formatBackfillReport,
+  formatGuardrailReport,
   formatHardenReport,
   formatProvisionReport,
 } from '../migration/format.js';
@@ -108,6 +110,29 @@ export function addMigrationCommands(program: Command, act: Act): void {
           return o.rollback || report.complete ? 0 : 3;
         }),
       ),
+    );
+
+  program
+    .command('guardrail [path]')
+    .description('list reads of legacy credentials outside the legacy adapters')
+    .option('--root <dir>', 'paths are reported relative to it', '.')
+    .option(
+      '--adapter <file...>',
+      'files allowed to read legacy credentials (default: TenantGate’s)',
+    )
+    .option('--json', 'print JSON')
+    .action(
+      act(async (path: string | undefined, o) => {
+        // The scanner needs the TypeScript parser: load it only here.
+        const { scanTree } = await import('../migration/guardrail.js');
+        const root = resolve(o.root);
+        const report = scanTree(root, resolve(root, path ?? 'src'), {
+          adapters: o.adapter,
+        });
+        if (o.json) printJson(report);
+        else console.log(formatGuardrailReport(report));
+        return report.violations.length === 0 ? 0 : 1;
+      }),
     );
 }
 

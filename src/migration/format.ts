@@ -86,3 +86,19 @@ export function formatHardenReport(report: HardenReport): string {
   } else lines.push('Some invariants are not enforced by the database yet.');
   return lines.join('\n');
 }
+
+/** The guardrail's findings: one line per violation. */
+export function formatGuardrailReport(report: {
+  filesScanned: number;
+  violations: { file: string; line: number; rule: string; snippet: string }[];
+}): string {
+  const lines = report.violations.map(
+    (v) => `${v.file}:${v.line} ${v.rule}: ${v.snippet}`,
+  );
+  lines.push(
+    `${report.filesScanned} file(s) scanned, ` +
+      `${report.violations.length} read(s) of legacy credentials ` +
+      'outside the legacy adapters',
+  );
+  return lines.join('\n');
+}
