@@ -72,6 +72,8 @@ export class StoreFlagSource implements FlagSource {
   private again = false;
   private stopped = false;
   private lastRecorded = '';
+  private snapshotText = '';
+  private readonly listeners = new Set<() => void>();
   private readonly store: FlagStore;
 
   private constructor(private readonly options: StoreFlagSourceOptions) {
@@ -89,6 +91,7 @@ export class StoreFlagSource implements FlagSource {
     const source = new StoreFlagSource(options);
     try {
       source.snapshot = await source.store.snapshot();
+      source.snapshotText = describe(source.snapshot);
       source.lastLoadedAt = new Date();
     } catch (error) {
       throw new TenantGateError(
@@ -130,6 +133,15 @@ export class StoreFlagSource implements FlagSource {
     return Object.fromEntries(
       FLAG_NAMES.map((f) => [f, this.effective(f, { environment })]),
     ) as Record<FlagName, EffectiveValue>;
+  }
+
+  /**
+   * Calls `listener` after every refresh that changed a stored value.
+   * Returns a function that removes it.
+   */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   status(): FlagSourceStatus {
@@ -195,6 +207,11 @@ export class StoreFlagSource implements FlagSource {
       return false;
     }
     this.lastLoadedAt = new Date();
+    const text = describe(this.snapshot);
+    if (text !== this.snapshotText) {
+      this.snapshotText = text;
+      for (const listener of this.listeners) listener();
+    }
     if (this.lastError !== null) {
       log.info({ event: 'flags.store_readable' }, 'flag store readable again');
       this.lastError = null;
@@ -276,4 +293,15 @@ export class StoreFlagSource implements FlagSource {
     await client.query(`LISTEN ${FLAG_CHANNEL}`);
     return client;
   }
+}
+
+/** A snapshot as text, to tell whether a refresh changed anything. */
+function describe(snapshot: FlagSnapshot): string {
+  return JSON.stringify(
+    [...snapshot].map(([key, stored]) => [
+      key,
+      stored.environmentWide,
+      [...stored.overrides],
+    ]),
+  );
 }
