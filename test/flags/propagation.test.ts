@@ -10,6 +10,7 @@ import {
   openTestPglite,
   openTestPostgres,
 } from '../support/databases.js';
+import { startReader } from './support/reader-process.js';
 
 const OUTBOUND = 'FF_INTEGRATION_ACCOUNT_OUTBOUND';
 const ENFORCE = 'FF_ENFORCE_INTEGRATION_ACCOUNT';
@@ -239,4 +240,30 @@ describe('a process that cannot read the store', () => {
       }),
     ).rejects.toMatchObject({ code: 'FLAG_STORE_UNAVAILABLE' });
   });
+});
+
+describe('propagation between two real processes', () => {
+  it.skipIf(!process.env.TEST_DATABASE_URL)(
+    'a change made here is seen by another Node process',
+    async () => {
+      const { db, drop } = await openTestPostgres();
+      const url = String(db.pool.options.connectionString);
+      const reader = await startReader(url, ENFORCE);
+      try {
+        const changed = Date.now();
+        await new FlagStore(db).set({
+          flag: ENFORCE,
+          environment: 'staging',
+          enabled: true,
+          ...by,
+        });
+        const seen = await reader.seenOn;
+        // Generous bound for a loaded machine; bench/flags measures 2 s.
+        expect(seen - changed).toBeLessThan(5000);
+      } finally {
+        reader.child.kill();
+        await drop();
+      }
+    },
+  );
 });
