@@ -1,0 +1,301 @@
+import { X509Certificate } from 'node:crypto';
+import { Agent, request } from 'node:https';
+import { DOMParser, type Element } from '@xmldom/xmldom';
+import { SignedXml } from 'xml-crypto';
+import { TenantGateError } from '../errors/tenantgate-error.js';
+import { CIS_NS } from './racun.js';
+
+const SOAP_NS = 'http://schemas.xmlsoap.org/soap/envelope/';
+const DSIG_NS = 'http://www.w3.org/2000/09/xmldsig#';
+
+export interface CisClientOptions {
+  /** The CIS endpoint (from configuration, never from the WSDL). */
+  url: string;
+  /**
+   * PEM of the CA(s) the TLS server and the reply signer must chain to.
+   * Default: Node's public roots for TLS, and replies are refused.
+   */
+  ca?: string | Buffer;
+  /** PEM of the CA(s) the reply's signer must chain to. Default: `ca`. */
+  signerCa?: string | Buffer;
+  /** Time allowed for one request, connect to reply. Default 10 000 ms. */
+  timeoutMs?: number;
+  /** The clock for the reply certificate's validity. Default: now. */
+  now?: () => Date;
+}
+
+/** What CIS answered to an accepted RacunZahtjev. */
+export interface CisAccepted {
+  jir: string;
+  /** The reply's IdPoruke (echoes ours). */
+  messageId: string;
+  /** The whole SOAP reply as received. */
+  responseXml: string;
+}
+
+/**
+ * CIS over SOAP 1.1 and HTTPS. Parses the reply body whatever the HTTP
+ * status, verifies the reply's signature against the configured CA,
+ * and maps failures to errors callers can act on:
+ *
+ * - COUNTERPART_REJECTED (not retryable): s001–s005 and other sNNN
+ *   codes but s006; `details.cisCode`, `details.cisMessage`.
+ * - COUNTERPART_UNAVAILABLE (retryable): s006, 5xx without a CIS body,
+ *   or no connection before the request was sent.
+ * - SEND_OUTCOME_UNKNOWN: the request went out and no reply came (a
+ *   timeout or a dropped connection); resend it as a late delivery.
+ * - COUNTERPART_REPLY_INVALID: a reply that does not parse or verify.
+ */
+export class CisClient {
+  readonly #agent: Agent;
+  readonly #options: Required<Omit<CisClientOptions, 'ca' | 'signerCa'>> & {
+    ca?: string | Buffer;
+  };
+  readonly #caCerts: X509Certificate[];
+
+  constructor(options: CisClientOptions) {
+    this.#options = {
+      timeoutMs: 10_000,
+      now: () => new Date(),
+      ...options,
+    };
+    this.#agent = new Agent({
+      keepAlive: true,
+      maxSockets: 16,
+      ...(options.ca ? { ca: options.ca } : {}),
+    });
+    const signerCa = options.signerCa ?? options.ca;
+    this.#caCerts = signerCa ? splitPem(signerCa) : [];
+  }
+
+  /** Sends a signed RacunZahtjev; resolves with the JIR. */
+  async fiscalize(signedRequest: string): Promise<CisAccepted> {
+    const { status, body } = await this.post(envelope(signedRequest));
+    const root = this.parse(status, body);
+    if (root.localName !== 'RacunOdgovor') {
+      throw replyInvalid(`unexpected reply element ${root.localName}`);
+    }
+    this.verifyReply(body);
+    const messageId = textOf(root, 'IdPoruke') ?? '';
+    const error = firstElement(root, 'Greska');
+    if (error) throw cisError(error, status, body);
+    const jir = textOf(root, 'Jir');
+    if (!jir) throw replyInvalid('the reply has neither Jir nor Greske');
+    return { jir, messageId, responseXml: body };
+  }
+
+  /** EchoRequest: reachability only. Resolves with the echoed text. */
+  async echo(text: string): Promise<string> {
+    const { status, body } = await this.post(
+      envelope(
+        `<tns:EchoRequest xmlns:tns="${CIS_NS}">` +
+          `${text.replaceAll('&', '&amp;').replaceAll('<', '&lt;')}` +
+          '</tns:EchoRequest>',
+      ),
+    );
+    const root = this.parse(status, body);
+    if (root.localName !== 'EchoResponse') {
+      throw replyInvalid(`unexpected reply element ${root.localName}`);
+    }
+    return root.textContent ?? '';
+  }
+
+  close(): void {
+    this.#agent.destroy();
+  }
+
+  private post(xml: string): Promise<{ status: number; body: string }> {
+    const url = new URL(this.#options.url);
+    return new Promise((resolve, reject) => {
+      let sent = false;
+      const req = request(
+        url,
+        {
+          method: 'POST',
+          agent: this.#agent,
+          headers: { 'content-type': 'text/xml; charset=utf-8' },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              body: Buffer.concat(chunks).toString('utf8'),
+            }),
+          );
+          res.on('error', (e) => reject(lost(url, e)));
+        },
+      );
+      req.setTimeout(this.#options.timeoutMs, () => {
+        req.destroy(new Error(`no reply in ${this.#options.timeoutMs} ms`));
+      });
+      req.on('finish', () => {
+        sent = true;
+      });
+      req.on('error', (e) => reject(sent ? lost(url, e) : unavailable(url, e)));
+      req.end(xml);
+    });
+  }
+
+  /** The SOAP body's element, whatever the HTTP status. */
+  private parse(status: number, body: string): Element {
+    const root = bodyRoot(body);
+    if (root) return root;
+    if (status >= 500 || status === 0) {
+      throw new TenantGateError(
+        'COUNTERPART_UNAVAILABLE',
+        `CIS answered HTTP ${status} without a CIS reply`,
+        { counterpart: 'CIS', httpStatus: status },
+      );
+    }
+    throw replyInvalid(`HTTP ${status} with no SOAP body`);
+  }
+
+  /** The reply must be signed by a certificate of the configured CA. */
+  private verifyReply(body: string): void {
+    const doc = parseXml(body);
+    const signature = doc
+      ? Array.from(doc.getElementsByTagNameNS(DSIG_NS, 'Signature'))[0]
+      : undefined;
+    if (!signature) throw replyInvalid('the reply is not signed');
+    const certText = Array.from(
+      signature.getElementsByTagNameNS(DSIG_NS, 'X509Certificate'),
+    )[0]?.textContent;
+    if (!certText) throw replyInvalid('the reply has no signer certificate');
+    const cert = new X509Certificate(Buffer.from(certText, 'base64'));
+    if (!this.trusted(cert)) {
+      throw replyInvalid('the reply signer is not from the configured CA');
+    }
+    const verifier = new SignedXml({ publicCert: cert.toString() });
+    try {
+      verifier.loadSignature(signature as unknown as Node);
+      if (verifier.checkSignature(body)) return;
+    } catch (error) {
+      throw replyInvalid('the reply signature does not verify', error);
+    }
+    throw replyInvalid('the reply signature does not verify');
+  }
+
+  private trusted(cert: X509Certificate): boolean {
+    const now = this.#options.now().getTime();
+    const valid =
+      now >= Date.parse(cert.validFrom) && now <= Date.parse(cert.validTo);
+    return (
+      valid &&
+      this.#caCerts.some(
+        (ca) => cert.checkIssued(ca) && cert.verify(ca.publicKey),
+      )
+    );
+  }
+}
+
+function envelope(inner: string): string {
+  return (
+    `<soapenv:Envelope xmlns:soapenv="${SOAP_NS}"><soapenv:Body>` +
+    inner.replace(/^<\?xml[^>]*\?>\s*/, '') +
+    '</soapenv:Body></soapenv:Envelope>'
+  );
+}
+
+function parseXml(xml: string) {
+  try {
+    return new DOMParser({ onError: () => undefined }).parseFromString(
+      xml,
+      'text/xml',
+    );
+  } catch {
+    return null;
+  }
+}
+
+function bodyRoot(xml: string): Element | null {
+  const doc = parseXml(xml);
+  const env = doc?.documentElement;
+  if (!env || env.namespaceURI !== SOAP_NS || env.localName !== 'Envelope') {
+    return null;
+  }
+  const body = Array.from(env.getElementsByTagNameNS(SOAP_NS, 'Body'))[0];
+  for (let n = body?.firstChild; n; n = n.nextSibling) {
+    if (n.nodeType === 1) return n as Element;
+  }
+  return null;
+}
+
+function firstElement(node: Element, name: string): Element | undefined {
+  return Array.from(node.getElementsByTagNameNS(CIS_NS, name))[0];
+}
+
+function textOf(node: Element, name: string): string | null {
+  return firstElement(node, name)?.textContent?.trim() ?? null;
+}
+
+function cisError(greska: Element, status: number, body: string) {
+  const code = textOf(greska, 'SifraGreske') ?? 'unknown';
+  const message = textOf(greska, 'PorukaGreske') ?? '';
+  const details = {
+    counterpart: 'CIS',
+    cisCode: code,
+    cisMessage: message,
+    httpStatus: status,
+  };
+  const error =
+    code === 's006'
+      ? new TenantGateError(
+          'COUNTERPART_UNAVAILABLE',
+          `CIS system error ${code}: ${message}`,
+          details,
+        )
+      : new TenantGateError(
+          'COUNTERPART_REJECTED',
+          `CIS refused the request with ${code}: ${message}`,
+          details,
+        );
+  responses.set(error, body);
+  return error;
+}
+
+const responses = new WeakMap<TenantGateError, string>();
+
+/** The signed CIS reply behind a COUNTERPART_* error, for the record. */
+export function cisResponseOf(error: unknown): string | null {
+  return error instanceof TenantGateError
+    ? (responses.get(error) ?? null)
+    : null;
+}
+
+function replyInvalid(reason: string, cause?: unknown) {
+  return new TenantGateError(
+    'COUNTERPART_REPLY_INVALID',
+    `CIS reply refused: ${reason}`,
+    { counterpart: 'CIS', reason },
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+function unavailable(url: URL, cause: Error) {
+  return new TenantGateError(
+    'COUNTERPART_UNAVAILABLE',
+    'CIS could not be reached before the request was sent',
+    { counterpart: 'CIS', host: url.host, reason: cause.message },
+    { cause },
+  );
+}
+
+function lost(url: URL, cause: Error) {
+  return new TenantGateError(
+    'SEND_OUTCOME_UNKNOWN',
+    'The request reached CIS but no reply came back',
+    { counterpart: 'CIS', host: url.host, reason: cause.message },
+    { cause },
+  );
+}
+
+function splitPem(pem: string | Buffer): X509Certificate[] {
+  const text = pem.toString();
+  const blocks =
+    text.match(
+      /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g,
+    ) ?? [];
+  return blocks.map((b) => new X509Certificate(b));
+}

@@ -1,0 +1,437 @@
+import { X509Certificate, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { DOMParser, XMLSerializer, type Element } from '@xmldom/xmldom';
+import { SignedXml } from 'xml-crypto';
+import { validateCisSchema } from './cis-schema.js';
+
+/**
+ * A loopback stand-in for the Tax Administration's CIS service. It
+ * shares no code with the client (src/fiscal/): it parses, validates,
+ * verifies and signs on its own, as the real service would.
+ */
+
+const SOAP_NS = 'http://schemas.xmlsoap.org/soap/envelope/';
+const TNS = 'http://www.apis-it.hr/fin/2012/types/f73';
+const DSIG = 'http://www.w3.org/2000/09/xmldsig#';
+const RSA_SHA1 = 'http://www.w3.org/2000/09/xmldsig#rsa-sha1';
+const INCLUSIVE_C14N = 'http://www.w3.org/TR/2001/REC-xml-c14n-20010315';
+const ENVELOPED = 'http://www.w3.org/2000/09/xmldsig#enveloped-signature';
+
+const CERTS = fileURLToPath(
+  new URL('../../fixtures/cis/certs/', import.meta.url),
+);
+
+/** An injected fault; each applies to one request, in order. */
+export type CisFault =
+  | { kind: 'latency'; ms: number }
+  /** Processes the request (a JIR is issued), then drops the socket. */
+  | { kind: 'drop-after-processing' }
+  | { kind: 'http-503' }
+  /** Answers s006 (system error) without processing. */
+  | { kind: 's006' };
+
+/** A request the simulator accepted or refused, as it saw it. */
+export interface CisReceived {
+  messageId: string;
+  oib: string | null;
+  zki: string | null;
+  lateDelivery: boolean;
+  issuedAt: string | null;
+  jir: string | null;
+  errorCode: string | null;
+  signatureMethod: string | null;
+}
+
+export interface CisSimulatorOptions {
+  /** The simulated service's environment: its SHA-1 cut-off. Default TEST. */
+  environment?: 'TEST' | 'PROD';
+  /** The clock for certificate validity and the SHA-1 cut-off. */
+  now?: () => Date;
+  /** The CA whose certificates are accepted. Default: fixture demo CA. */
+  caPem?: string | Buffer;
+}
+
+export interface CisSimulator {
+  /** `https://localhost:<port>/FiskalizacijaServiceTest`. */
+  readonly url: string;
+  /** Every RacunZahtjev seen, in order. */
+  readonly received: CisReceived[];
+  /** Queues faults for the next requests (one each). */
+  inject(...faults: CisFault[]): void;
+  close(): Promise<void>;
+}
+
+/** From these instants (Zagreb midnight) RSA-SHA1 is refused (s004). */
+const SHA1_REFUSED_FROM = {
+  TEST: Date.parse('2026-06-30T22:00:00Z'),
+  PROD: Date.parse('2026-12-31T23:00:00Z'),
+};
+
+class CisError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Starts the simulator over HTTPS on 127.0.0.1 (port 0: any free one)
+ * with the fixture's `cis-simulator` certificate for TLS and for
+ * signing replies.
+ */
+export async function startCisSimulator(
+  options: CisSimulatorOptions = {},
+): Promise<CisSimulator> {
+  const key = readFileSync(`${CERTS}/cis-simulator.key`);
+  const cert = readFileSync(`${CERTS}/cis-simulator.crt`);
+  const ca = new X509Certificate(
+    options.caPem ?? readFileSync(`${CERTS}/demo-ca.crt`),
+  );
+  const state = {
+    environment: options.environment ?? 'TEST',
+    now: options.now ?? (() => new Date()),
+    ca,
+    signing: { key, cert },
+    faults: [] as CisFault[],
+    received: [] as CisReceived[],
+  };
+
+  const server: Server = createServer({ key, cert }, (req, res) => {
+    handle(state, req, res).catch(() => {
+      if (!res.headersSent) res.writeHead(500).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `https://localhost:${port}/FiskalizacijaServiceTest`,
+    received: state.received,
+    inject: (...faults) => state.faults.push(...faults),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+type State = {
+  environment: 'TEST' | 'PROD';
+  now: () => Date;
+  ca: X509Certificate;
+  signing: { key: Buffer; cert: Buffer };
+  faults: CisFault[];
+  received: CisReceived[];
+};
+
+async function handle(
+  state: State,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const body = await readBody(req);
+  const fault = state.faults.shift();
+  if (fault?.kind === 'latency') await sleep(fault.ms);
+  if (fault?.kind === 'http-503') {
+    res.writeHead(503, { 'content-type': 'text/plain' });
+    res.end('Service Unavailable');
+    return;
+  }
+
+  const root = bodyRoot(body);
+  if (!root) {
+    soapFault(res, 'soap:Client', 'No SOAP body element');
+    return;
+  }
+  if (root.namespaceURI === TNS && root.localName === 'EchoRequest') {
+    reply(res, 200, echoResponse(root.textContent ?? ''));
+    return;
+  }
+  if (root.namespaceURI !== TNS || root.localName !== 'RacunZahtjev') {
+    soapFault(res, 'soap:Client', `Unknown operation ${root.localName}`);
+    return;
+  }
+
+  const xml = new XMLSerializer().serializeToString(root);
+  const seen = describe(root);
+  state.received.push(seen);
+  if (fault?.kind === 's006') {
+    seen.errorCode = 's006';
+    reply(res, 500, signed(state, errorReply(seen.messageId, 's006')));
+    return;
+  }
+  try {
+    await checkRacun(state, root, xml);
+  } catch (error) {
+    const e =
+      error instanceof CisError
+        ? error
+        : new CisError('s006', 'Sistemska pogreška prilikom obrade zahtjeva');
+    seen.errorCode = e.code;
+    const answer = errorReply(seen.messageId, e.code, e.message);
+    reply(res, 500, signed(state, answer));
+    return;
+  }
+
+  seen.jir = randomUUID();
+  if (fault?.kind === 'drop-after-processing') {
+    req.socket.destroy();
+    return;
+  }
+  reply(res, 200, signed(state, jirReply(seen.messageId, seen.jir)));
+}
+
+/** s001 schema, s004 signature and hash, s002 chain, s005 OIB. */
+async function checkRacun(
+  state: State,
+  root: Element,
+  xml: string,
+): Promise<void> {
+  const schema = await validateCisSchema(xml);
+  if (!schema.valid) {
+    throw new CisError(
+      's001',
+      `Poruka nije u skladu s XML shemom: ${schema.errors[0] ?? ''}`,
+    );
+  }
+
+  const signatureNode = child(root, DSIG, 'Signature');
+  if (!signatureNode) throw new CisError('s004', 'Neispravan digitalni potpis');
+  const certPem = firstText(signatureNode, 'X509Certificate');
+  if (!certPem) throw new CisError('s003', 'Certifikat nije naveden');
+  const cert = new X509Certificate(pem(certPem));
+  const method =
+    firstElement(signatureNode, 'SignatureMethod')?.getAttribute('Algorithm') ??
+    '';
+  const now = state.now();
+  if (
+    method === RSA_SHA1 &&
+    now.getTime() >= SHA1_REFUSED_FROM[state.environment]
+  ) {
+    throw new CisError('s004', 'Neispravan digitalni potpis (RSA-SHA1)');
+  }
+  verifySignature(xml, root, cert);
+  checkChain(state, cert, now);
+  const oib = firstText(root, 'Oib');
+  if (!oib || !subjectOibs(cert).includes(oib)) {
+    throw new CisError('s005', 'OIB iz poruke ne odgovara OIB-u certifikata');
+  }
+}
+
+function verifySignature(xml: string, root: Element, cert: X509Certificate) {
+  const verifier = new SignedXml({ publicCert: cert.toString() });
+  const signatureNode = child(root, DSIG, 'Signature');
+  if (!signatureNode) throw new CisError('s004', 'Neispravan digitalni potpis');
+  const references = elements(signatureNode, 'Reference');
+  const id = root.getAttribute('Id');
+  if (
+    references.length !== 1 ||
+    !id ||
+    references[0]?.getAttribute('URI') !== `#${id}`
+  ) {
+    throw new CisError('s004', 'Potpis ne pokriva cijelu poruku');
+  }
+  try {
+    verifier.loadSignature(signatureNode as unknown as Node);
+    if (verifier.checkSignature(xml)) return;
+  } catch {
+    // falls through to s004
+  }
+  throw new CisError('s004', 'Neispravan digitalni potpis');
+}
+
+function checkChain(state: State, cert: X509Certificate, now: Date) {
+  const issued = cert.checkIssued(state.ca) && cert.verify(state.ca.publicKey);
+  const from = Date.parse(cert.validFrom);
+  const to = Date.parse(cert.validTo);
+  if (!issued || now.getTime() < from || now.getTime() > to) {
+    throw new CisError(
+      's002',
+      'Certifikat nije izdan od strane prihvaćenog CA, istekao je ili je opozvan',
+    );
+  }
+}
+
+/** Every checksum-looking 11-digit run in the subject. */
+function subjectOibs(cert: X509Certificate): string[] {
+  return [...cert.subject.matchAll(/(?<!\d)(\d{11})(?!\d)/g)].map(
+    (m) => m[1] ?? '',
+  );
+}
+
+function describe(root: Element): CisReceived {
+  return {
+    messageId: firstText(root, 'IdPoruke') ?? '',
+    oib: firstText(root, 'Oib'),
+    zki: firstText(root, 'ZastKod'),
+    lateDelivery: firstText(root, 'NakDost') === 'true',
+    issuedAt: firstText(root, 'DatVrijeme'),
+    jir: null,
+    errorCode: null,
+    signatureMethod:
+      firstElement(root, 'SignatureMethod')?.getAttribute('Algorithm') ?? null,
+  };
+}
+
+function jirReply(messageId: string, jir: string): string {
+  return (
+    `<tns:RacunOdgovor xmlns:tns="${TNS}" Id="${randomUUID()}">` +
+    header(messageId) +
+    `<tns:Jir>${jir}</tns:Jir>` +
+    '</tns:RacunOdgovor>'
+  );
+}
+
+function errorReply(messageId: string, code: string, message?: string) {
+  const text = message ?? 'Sistemska pogreška prilikom obrade zahtjeva (s006)';
+  return (
+    `<tns:RacunOdgovor xmlns:tns="${TNS}" Id="${randomUUID()}">` +
+    header(messageId) +
+    '<tns:Greske><tns:Greska>' +
+    `<tns:SifraGreske>${code}</tns:SifraGreske>` +
+    `<tns:PorukaGreske>${escape(text)}</tns:PorukaGreske>` +
+    '</tns:Greska></tns:Greske>' +
+    '</tns:RacunOdgovor>'
+  );
+}
+
+function header(messageId: string): string {
+  const now = new Date().toISOString();
+  const time = `${now.slice(8, 10)}.${now.slice(5, 7)}.${now.slice(0, 4)}T${now.slice(11, 19)}`;
+  return (
+    '<tns:Zaglavlje>' +
+    `<tns:IdPoruke>${escape(messageId.slice(0, 36))}</tns:IdPoruke>` +
+    `<tns:DatumVrijeme>${time}</tns:DatumVrijeme>` +
+    '</tns:Zaglavlje>'
+  );
+}
+
+function echoResponse(text: string): string {
+  return envelope(
+    `<tns:EchoResponse xmlns:tns="${TNS}">${escape(text)}</tns:EchoResponse>`,
+  );
+}
+
+/**
+ * The reply in its SOAP envelope, signed over RacunOdgovor with
+ * inclusive c14n (as CIS does), so the signature depends on the
+ * envelope's namespace context too.
+ */
+function signed(state: State, odgovor: string): string {
+  const sig = new SignedXml({
+    privateKey: state.signing.key,
+    publicCert: state.signing.cert,
+    signatureAlgorithm: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
+    canonicalizationAlgorithm: INCLUSIVE_C14N,
+  });
+  sig.addReference({
+    xpath: "//*[local-name(.)='RacunOdgovor']",
+    transforms: [ENVELOPED, INCLUSIVE_C14N],
+    digestAlgorithm: 'http://www.w3.org/2001/04/xmlenc#sha256',
+  });
+  sig.computeSignature(envelope(odgovor), {
+    location: {
+      reference: "//*[local-name(.)='RacunOdgovor']",
+      action: 'append',
+    },
+  });
+  return sig.getSignedXml();
+}
+
+function envelope(inner: string): string {
+  return (
+    `<soap:Envelope xmlns:soap="${SOAP_NS}"><soap:Body>` +
+    inner +
+    '</soap:Body></soap:Envelope>'
+  );
+}
+
+function reply(res: ServerResponse, status: number, xml: string): void {
+  res.writeHead(status, { 'content-type': 'text/xml; charset=utf-8' });
+  res.end(xml);
+}
+
+function soapFault(res: ServerResponse, code: string, text: string): void {
+  reply(
+    res,
+    500,
+    envelope(
+      `<soap:Fault><faultcode>${code}</faultcode>` +
+        `<faultstring>${escape(text)}</faultstring></soap:Fault>`,
+    ),
+  );
+}
+
+function bodyRoot(xml: string): Element | null {
+  let doc;
+  try {
+    doc = new DOMParser({ onError: () => undefined }).parseFromString(
+      xml,
+      'text/xml',
+    );
+  } catch {
+    return null;
+  }
+  const env = doc.documentElement;
+  if (!env || env.namespaceURI !== SOAP_NS || env.localName !== 'Envelope') {
+    return null;
+  }
+  const body = child(env, SOAP_NS, 'Body');
+  return body ? (childElements(body)[0] ?? null) : null;
+}
+
+function childElements(node: Element): Element[] {
+  const out: Element[] = [];
+  for (let n = node.firstChild; n; n = n.nextSibling) {
+    if (n.nodeType === 1) out.push(n as Element);
+  }
+  return out;
+}
+
+function child(node: Element, ns: string, name: string): Element | null {
+  return (
+    childElements(node).find(
+      (e) => e.namespaceURI === ns && e.localName === name,
+    ) ?? null
+  );
+}
+
+function elements(node: Element, localName: string): Element[] {
+  return Array.from(node.getElementsByTagNameNS('*', localName));
+}
+
+function firstElement(node: Element, localName: string): Element | null {
+  return elements(node, localName)[0] ?? null;
+}
+
+function firstText(node: Element, localName: string): string | null {
+  return firstElement(node, localName)?.textContent?.trim() ?? null;
+}
+
+function pem(base64: string): string {
+  const body = base64.replace(/\s+/g, '').replace(/(.{64})/g, '$1\n');
+  return `-----BEGIN CERTIFICATE-----\n${body}\n-----END CERTIFICATE-----\n`;
+}
+
+function escape(text: string): string {
+  return text
+    .replaceAll('&', '&amp;')
+    .replaceAll('<', '&lt;')
+    .replaceAll('>', '&gt;');
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
