@@ -442,6 +442,22 @@ describeEachDatabase('HTTP API', ({ db }) => {
     });
   });
 
+  describe('accounts overview (operator)', () => {
+    it("lists every tenant's accounts for an operator, never their secrets", async () => {
+      const a = await companyWithAccount(h().platform);
+      const b = await companyWithAccount(h().platform);
+      const answer = await h().call('GET', '/v1/readiness/accounts', {
+        token: h().operatorToken,
+      });
+      const ids = answer.body.map((row: { id: string }) => row.id);
+      expect(ids).toEqual(
+        expect.arrayContaining([a.account?.id, b.account?.id]),
+      );
+      expect(answer.text).not.toContain(a.accountKey as string);
+      expect(answer.text).not.toContain('secretEnvelope');
+    });
+  });
+
   describe('problem details and logs', () => {
     it('answers an unknown route with 404 problem+json', async () => {
       const answer = await h().call('GET', '/v1/nothing-here', {

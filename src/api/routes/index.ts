@@ -1,6 +1,7 @@
 import type { ApiRoutes } from '../context.js';
 import { accountRoutes } from './accounts.js';
 import { companyRoutes } from './companies.js';
+import { dashboardRoutes } from './dashboard.js';
 import { eInvoiceRoutes } from './einvoices.js';
 import { readinessRoutes } from './readiness.js';
 
@@ -14,4 +15,5 @@ export const API_ROUTES: readonly ApiRoutes[] = [
   eInvoiceRoutes,
   companyRoutes,
   readinessRoutes,
+  dashboardRoutes,
 ];

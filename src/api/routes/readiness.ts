@@ -4,6 +4,7 @@ import { operationSummary, specPathUsage } from '../../audit/path-usage.js';
 import { requireOperator } from '../auth.js';
 import type { ApiRoutes } from '../context.js';
 import {
+  accountSchema,
   auditReportSchema,
   operationSummarySchema,
   pathUsageSchema,
@@ -66,6 +67,21 @@ export const readinessRoutes: ApiRoutes = (server, ctx) => {
       },
     },
     async () => specPathUsage(app.db),
+  );
+
+  server.get(
+    '/v1/readiness/accounts',
+    {
+      schema: {
+        tags,
+        summary: 'Every integration account, per company (no secrets)',
+        response: {
+          200: { type: 'array', items: accountSchema },
+          ...problemResponses,
+        },
+      },
+    },
+    async (request) => ctx.services(request).accounts.list(),
   );
 
   server.get(
