@@ -7,9 +7,10 @@ import { startApi, type RunningApi } from '../../src/api/server.js';
 import { openTenantGate, type TenantGate } from '../../src/app.js';
 import { loadSettings } from '../../src/config/settings.js';
 import {
+  DEMO_TENANTS,
   registerDemoKeys,
+  samplesFor,
   seedDemoPlatform,
-  sendDemoTraffic,
 } from '../../src/demo/platform.js';
 import { createLogger } from '../../src/logging/logger.js';
 import {
@@ -53,11 +54,11 @@ describe('operator dashboard in a browser, on the demo platform', () => {
     });
     registerDemoKeys(simulator);
     await seedDemoPlatform(app);
-    await sendDemoTraffic(app);
 
     api = await startApi(app, { port: 0 });
     const keys = new ApiKeyService({ db: app.db, logger: app.logger });
     token = (await keys.create({ kind: 'operator' })).token;
+    await sendOnePerTenant();
 
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -78,6 +79,22 @@ describe('operator dashboard in a browser, on the demo platform', () => {
     await app?.close();
     await simulator?.close();
   });
+
+  /**
+   * One official sample per demo tenant through the API, as an operator
+   * acting for it: V1, V2, both, and one refused (no credentials).
+   */
+  async function sendOnePerTenant() {
+    for (const tenant of DEMO_TENANTS) {
+      const [sample] = samplesFor(tenant.oib);
+      const answer = await call(api.url, 'POST', '/v1/einvoices', {
+        token,
+        headers: { 'x-tenant-id': tenant.id },
+        body: { ublXml: sample?.xml },
+      });
+      expect([201, 409]).toContain(answer.status);
+    }
+  }
 
   const get = async (path: string) =>
     (await call(api.url, 'GET', path, { token })).body;
