@@ -109,6 +109,11 @@ export class StoreFlagSource implements FlagSource {
     return source;
   }
 
+  /** The deployment environment this process runs in. */
+  get environment(): DeploymentEnvironment {
+    return this.options.environment;
+  }
+
   isEnabled(flag: FlagName, context: FlagContext): boolean {
     return this.effective(flag, context).value;
   }
