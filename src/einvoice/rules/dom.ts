@@ -1,49 +1,33 @@
-import { DOMParser, type Element, type Node } from '@xmldom/xmldom';
 import { invalidInput } from '../../errors/tenantgate-error.js';
+import { parseXmlTree, XmlElement, XmlSyntaxError } from './xml-tree.js';
 
-/** An element of a parsed UBL document (xmldom). */
-export type UblElement = Element;
-
-const ELEMENT_NODE = 1;
+/** An element of a parsed UBL document. */
+export type UblElement = XmlElement;
+type Element = XmlElement;
 
 /**
- * Parses XML into a DOM, refusing what is not well-formed. Elements are
- * matched by local name everywhere in the rule engine, so the prefixes a
- * sender chose (or a default namespace) do not matter.
+ * Parses XML, refusing what is not well-formed. Elements are matched by
+ * local name everywhere in the rule engine, so the prefixes a sender
+ * chose (or a default namespace) do not matter.
  */
 export function parseXml(xml: string): UblElement {
-  const errors: string[] = [];
-  const parser = new DOMParser({
-    onError: (level, message) => {
-      if (level !== 'warning') errors.push(message);
-    },
-  });
-  let root: Element | null = null;
   try {
-    root = parser.parseFromString(xml, 'text/xml').documentElement;
+    return parseXmlTree(xml);
   } catch (error) {
-    errors.push(error instanceof Error ? error.message : String(error));
-  }
-  if (errors.length > 0 || !root) {
+    if (!(error instanceof XmlSyntaxError)) throw error;
     throw invalidInput(
       'document',
       'well-formed-xml',
-      `document: not well-formed XML (${errors[0] ?? 'no root element'})`,
+      `document: not well-formed XML (${error.message})`,
     );
   }
-  return root;
 }
 
 /** The element children of `el` with local name `name` (all if omitted). */
 export function kids(el: UblElement | undefined, name?: string): Element[] {
   if (!el) return [];
-  const out: Element[] = [];
-  for (let n: Node | null = el.firstChild; n; n = n.nextSibling) {
-    if (n.nodeType !== ELEMENT_NODE) continue;
-    const child = n as Element;
-    if (name === undefined || child.localName === name) out.push(child);
-  }
-  return out;
+  if (name === undefined) return el.children;
+  return el.children.filter((child) => child.localName === name);
 }
 
 /** The first element child of `el` with local name `name`. */
@@ -52,11 +36,7 @@ export function kid(
   name: string,
 ): Element | undefined {
   if (!el) return undefined;
-  for (let n: Node | null = el.firstChild; n; n = n.nextSibling) {
-    if (n.nodeType === ELEMENT_NODE && (n as Element).localName === name) {
-      return n as Element;
-    }
-  }
+  for (const child of el.children) if (child.localName === name) return child;
   return undefined;
 }
 
@@ -100,7 +80,10 @@ export function descendants(el: UblElement, name: string): Element[] {
 /** The whitespace-normalized text of an element; undefined if absent. */
 export function text(el: UblElement | undefined): string | undefined {
   if (!el) return undefined;
-  return (el.textContent ?? '').replace(/\s+/g, ' ').trim();
+  const raw = el.textContent;
+  return /\s\s|[\t\n\r]/.test(raw)
+    ? raw.replace(/\s+/g, ' ').trim()
+    : raw.trim();
 }
 
 /** The normalized text at a path below `el` (see `at`). */
@@ -129,15 +112,13 @@ export function attr(
 /** The element's path from the root, as `/Invoice/cac:X[2]/cbc:Y`. */
 export function pathOf(el: UblElement): string {
   const parts: string[] = [];
-  for (let n: Element | null = el; n;) {
-    const parent: Node | null = n.parentNode;
+  for (let n: Element | null = el; n; n = n.parentNode) {
     let label = n.nodeName;
-    if (parent && parent.nodeType === ELEMENT_NODE) {
-      const same = kids(parent as Element, n.localName ?? '');
+    if (n.parentNode) {
+      const same = kids(n.parentNode, n.localName);
       if (same.length > 1) label += `[${same.indexOf(n) + 1}]`;
     }
     parts.unshift(label);
-    n = parent && parent.nodeType === ELEMENT_NODE ? (parent as Element) : null;
   }
   return '/' + parts.join('/');
 }

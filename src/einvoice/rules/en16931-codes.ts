@@ -77,28 +77,12 @@ function codeRule(
 }
 
 function elementsNamed(doc: UblDocument, name: string): UblElement[] {
-  const out: UblElement[] = [];
-  const walk = (el: UblElement): void => {
-    for (const child of kids(el)) {
-      if (child.localName === name) out.push(child);
-      walk(child);
-    }
-  };
-  walk(doc.root);
-  return out;
+  return doc.elements().filter((el) => el.localName === name);
 }
 
 /** Every element carrying `attribute`, anywhere in the document. */
 function withAttribute(doc: UblDocument, attribute: string): UblElement[] {
-  const out: UblElement[] = [];
-  const walk = (el: UblElement): void => {
-    for (const child of kids(el)) {
-      if (child.hasAttribute(attribute)) out.push(child);
-      walk(child);
-    }
-  };
-  walk(doc.root);
-  return out;
+  return doc.elements().filter((el) => el.attributes.has(attribute));
 }
 
 /** The EN 16931 code list rules (BR-CL-*) we can check exactly. */

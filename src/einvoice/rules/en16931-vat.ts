@@ -158,8 +158,7 @@ function categoryRules(c: Category): Rule[] {
       `For VAT category ${n}${c.perRate ? ' and each rate' : ''} the taxable amount (BT-116) shall equal the line net amounts plus charges minus allowances of that category`,
       (doc, fail) => {
         for (const category of subtotalCategories(doc, c.code, true)) {
-          if (!taxableMatches(doc, c, category))
-            fail(category.parentNode as UblElement);
+          if (!taxableMatches(doc, c, category)) fail(category.parentNode!);
         }
       },
     ),
@@ -171,7 +170,7 @@ function categoryRules(c: Category): Rule[] {
         : `For VAT category ${n} the VAT category tax amount (BT-117) shall be 0`,
       (doc, fail) => {
         for (const category of subtotalCategories(doc, c.code, true)) {
-          const subtotal = category.parentNode as UblElement;
+          const subtotal = category.parentNode!;
           if (!taxAmountMatches(c, subtotal, category)) fail(subtotal);
         }
       },
@@ -376,7 +375,7 @@ function taxableMatches(
   c: Category,
   category: UblElement,
 ): boolean {
-  const subtotal = category.parentNode as UblElement;
+  const subtotal = category.parentNode!;
   const taxable = numAt(subtotal, 'TaxableAmount') ?? new Decimal(NaN);
   const rate = numAt(category, 'Percent');
   const sameRate = (cat: UblElement | undefined): boolean => {

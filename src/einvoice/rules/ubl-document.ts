@@ -62,9 +62,30 @@ export class UblDocument {
     return vatId(kid(this.root, 'TaxRepresentativeParty'));
   }
 
+  #lineCategories: UblElement[] | undefined;
+  #elements: UblElement[] | undefined;
+
   /** Line VAT categories (BG-30): ClassifiedTaxCategory of each item. */
   lineCategories(): UblElement[] {
-    return this.lines.flatMap((l) => all(l, 'Item/ClassifiedTaxCategory'));
+    this.#lineCategories ??= this.lines.flatMap((l) =>
+      all(l, 'Item/ClassifiedTaxCategory'),
+    );
+    return this.#lineCategories;
+  }
+
+  /** Every element of the document in document order, found once. */
+  elements(): UblElement[] {
+    if (this.#elements) return this.#elements;
+    const out: UblElement[] = [];
+    const walk = (el: UblElement): void => {
+      for (const child of el.children) {
+        out.push(child);
+        walk(child);
+      }
+    };
+    walk(this.root);
+    this.#elements = out;
+    return out;
   }
 }
 
