@@ -26,7 +26,7 @@ import {
 import type { FlagSource } from '../flags/env-flags.js';
 import type { Logger } from '../logging/logger.js';
 import type { SecretBinding } from '../vault/envelope.js';
-import type { RequestAuthoriser } from '../vault/vault.js';
+import type { CertificateSigner, RequestAuthoriser } from '../vault/vault.js';
 import { decideRoute, type RoutingDecision } from './routing.js';
 
 /** One regulated operation, as a caller asks for it. */
@@ -63,14 +63,23 @@ export interface RouteFacts {
   account: RoutedAccount | null;
 }
 
-/** What the gate hands the operation: a route and its capability. */
-export interface Route extends RouteFacts {
+/**
+ * The capability of a route, by kind: e-invoice kinds get an API key
+ * authoriser; FISCALIZATION_CIS gets a certificate signer, and its
+ * authoriser refuses (a certificate has no API key).
+ */
+export interface Capability {
   authoriser: RequestAuthoriser;
+  signer: CertificateSigner | null;
 }
+
+/** What the gate hands the operation: a route and its capability. */
+export interface Route extends RouteFacts, Capability {}
 
 /** The vault's side of the gate: capabilities, never secrets. */
 export interface CredentialOpener {
   apiKeyAuthoriser(envelope: string, binding: SecretBinding): RequestAuthoriser;
+  signerFor(envelope: string, binding: SecretBinding): CertificateSigner;
 }
 
 export type Attempt<T> =
@@ -156,7 +165,7 @@ export class EnforcementGate {
     try {
       const planned = await this.plan(request);
       facts = planned.facts;
-      const route: Route = { ...facts, authoriser: planned.open() };
+      const route: Route = { ...facts, ...planned.open() };
       const value = await steps.execute(route);
       attempt = { ok: true, value, route };
     } catch (thrown) {
@@ -177,7 +186,7 @@ export class EnforcementGate {
    */
   private async plan(
     request: OperationRequest,
-  ): Promise<{ facts: RouteFacts; open: () => RequestAuthoriser }> {
+  ): Promise<{ facts: RouteFacts; open: () => Capability }> {
     const [rows] = await this.deps.db.batch(tenant(request.companyId), [
       this.lookup(request),
     ]);
@@ -302,7 +311,7 @@ export class EnforcementGate {
     kind: Kind,
     decision: RoutingDecision,
     row: ResolutionRow,
-  ): { facts: RouteFacts; open: () => RequestAuthoriser } {
+  ): { facts: RouteFacts; open: () => Capability } {
     const companyId = request.companyId;
     if (decision.path === 'V2') {
       const account: RoutedAccount = {
@@ -319,8 +328,7 @@ export class EnforcementGate {
       };
       return {
         facts: { companyId, kind: account.kind, decision, account },
-        open: () =>
-          this.deps.vault.apiKeyAuthoriser(row.secretEnvelope ?? '', binding),
+        open: () => this.open(account.kind, row.secretEnvelope, binding),
       };
     }
     const binding = {
@@ -332,11 +340,25 @@ export class EnforcementGate {
     };
     return {
       facts: { companyId, kind, decision, account: null },
-      open: () =>
-        this.deps.vault.apiKeyAuthoriser(
-          this.legacyEnvelope(kind, row) ?? '',
-          binding,
-        ),
+      open: () => this.open(kind, this.legacyEnvelope(kind, row), binding),
+    };
+  }
+
+  /** The capability for the kind: a signer for CIS, else an API key. */
+  private open(
+    kind: Kind,
+    envelope: string | null,
+    binding: SecretBinding,
+  ): Capability {
+    if (kind === 'FISCALIZATION_CIS') {
+      return {
+        authoriser: NO_API_KEY,
+        signer: this.deps.vault.signerFor(envelope ?? '', binding),
+      };
+    }
+    return {
+      authoriser: this.deps.vault.apiKeyAuthoriser(envelope ?? '', binding),
+      signer: null,
     };
   }
 
@@ -424,6 +446,17 @@ export class EnforcementGate {
     });
   }
 }
+
+/** The authoriser of a certificate route: there is no API key. */
+const NO_API_KEY: RequestAuthoriser = {
+  keyVersion: 'none',
+  authorise() {
+    throw new TenantGateError(
+      'INTERNAL',
+      'A FISCALIZATION_CIS route signs with a certificate; it has no API key',
+    );
+  },
+};
 
 /** A named account must be of a kind the operation can use. */
 function assertKindFits(operation: Operation, kind: Kind, accountId: string) {
