@@ -9,6 +9,7 @@ import type {
   PartyModel,
   VatModel,
 } from './model.js';
+import { parseInvoiceModel } from './model-schema.js';
 import { formatAmount, lineNetAmount, vatAmount } from './rounding.js';
 import { checkText, writeXml, type XmlElement } from './xml-writer.js';
 
@@ -59,7 +60,8 @@ export interface BuiltUbl {
  * satisfies the EN 16931 calculation rules by construction. Refuses bad
  * input with a TenantGateError naming the model field.
  */
-export function buildUbl(model: InvoiceModel): BuiltUbl {
+export function buildUbl(input: InvoiceModel): BuiltUbl {
+  const model = parseInvoiceModel(input);
   checkModel(model);
   const nets = model.lines.map((line, i) => lineNet(line, i));
   const allowances = model.allowances ?? [];

@@ -121,3 +121,34 @@ describe('text the builder writes', () => {
     );
   });
 });
+
+describe('the JSON invoice model', () => {
+  it('refuses a wrong shape, naming the field path', () => {
+    const json = JSON.parse(JSON.stringify(baseModel()));
+    json.lines[0].vat.category = 'X';
+
+    expect(() => buildUbl(json)).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_INPUT',
+        details: expect.objectContaining({
+          field: 'lines[0].vat.category',
+          rule: 'invoice-model',
+        }),
+      }),
+    );
+  });
+
+  it('requires a rate for the standard category (BR-S-05)', () => {
+    const model = baseModel();
+    model.lines[0]!.vat = { category: 'S' };
+
+    expect(() => buildUbl(model)).toThrow(
+      expect.objectContaining({
+        details: expect.objectContaining({
+          field: 'lines[0].vat.rate',
+          rule: 'BR-S-05',
+        }),
+      }),
+    );
+  });
+});
