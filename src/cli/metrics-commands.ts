@@ -85,6 +85,8 @@ async function printMetrics(db: Database, o: MetricsOptions) {
     since: parseSince(o.since, until),
     until,
   };
+  // Incremental: only the hours completed since the last roll-up.
+  if (!o.raw) await rollUpHours(db);
   const m = await ledgerMetrics(db, window, { useRollups: !o.raw });
   const spec = await specPathUsage(db);
   if (o.json) return printJson({ ...m, specPathUsage: spec });

@@ -71,6 +71,7 @@ export class StoreFlagSource implements FlagSource {
   private inFlight: Promise<boolean> | undefined;
   private again = false;
   private stopped = false;
+  private listenFailed = false;
   private lastRecorded = '';
   private snapshotText = '';
   private readonly listeners = new Set<() => void>();
@@ -271,7 +272,10 @@ export class StoreFlagSource implements FlagSource {
       if (db instanceof PostgresDatabase) {
         this.listener = await this.connectListener(db, onNotify);
       }
+      this.listenFailed = false;
     } catch (error) {
+      if (this.listenFailed) return;
+      this.listenFailed = true;
       this.options.logger.warn(
         {
           event: 'flags.listen_failed',
