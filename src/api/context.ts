@@ -13,7 +13,10 @@ export type ApiApp = Pick<
   TenantGate,
   'db' | 'vault' | 'logger' | 'outbound'
 > & {
-  settings: Pick<TenantGate['settings'], 'accountEnvironment'>;
+  settings: Pick<
+    TenantGate['settings'],
+    'accountEnvironment' | 'deploymentEnvironment'
+  >;
 };
 
 /** What a route module gets besides the server. */

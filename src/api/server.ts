@@ -52,7 +52,7 @@ export async function createApiServer(
     requestIdHeader: 'x-request-id',
     genReqId: () => `req_${randomUUID()}`,
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
+    ajv: { customOptions: { removeAdditional: false } },
   });
   const keys = new ApiKeyService({ db: app.db, logger: app.logger });
   const ctx = apiContext(app, keys);

@@ -43,7 +43,10 @@ export function apiAppOf(p: Platform): ApiApp {
     vault: p.vault,
     logger: p.logger,
     outbound: p.outbound,
-    settings: { accountEnvironment: 'TEST' },
+    settings: {
+      accountEnvironment: 'TEST',
+      deploymentEnvironment: 'staging',
+    },
   };
 }
 

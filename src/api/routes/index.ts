@@ -3,6 +3,8 @@ import { accountRoutes } from './accounts.js';
 import { companyRoutes } from './companies.js';
 import { dashboardRoutes } from './dashboard.js';
 import { eInvoiceRoutes } from './einvoices.js';
+import { flagRoutes } from './flags.js';
+import { metricsRoutes } from './metrics.js';
 import { readinessRoutes } from './readiness.js';
 
 /**
@@ -15,5 +17,7 @@ export const API_ROUTES: readonly ApiRoutes[] = [
   eInvoiceRoutes,
   companyRoutes,
   readinessRoutes,
+  flagRoutes,
+  metricsRoutes,
   dashboardRoutes,
 ];
