@@ -9,6 +9,7 @@ import { OutboundService } from './einvoice/outbound.js';
 import { EnforcementGate } from './enforcement/gate.js';
 import type { FlagSource } from './flags/env-flags.js';
 import { StoreFlagSource } from './flags/store-flag-source.js';
+import { LedgerNotifier } from './metrics/notifier.js';
 import type { Kind } from './accounts/kinds.js';
 import { createLogger, type Logger } from './logging/logger.js';
 import { ensureLocalKeyFile, loadKeyRing } from './vault/key-ring.js';
@@ -55,6 +56,10 @@ export async function openTenantGate(
   const vault = new Vault(ring);
   const db = await openDatabase(settings, { migrate: options.migrate });
   const flags = options.flags ?? (await startFlags(settings, db, logger));
+  const notifier = settings.alertWebhookUrl
+    ? new LedgerNotifier({ db, logger, webhookUrl: settings.alertWebhookUrl })
+    : null;
+  await notifier?.start();
 
   const gate = new EnforcementGate({
     db,
@@ -83,6 +88,7 @@ export async function openTenantGate(
     outbound: new OutboundService({ db, gate, intermediaries }),
     localKeyFile,
     close: async () => {
+      await notifier?.stop();
       if (flags instanceof StoreFlagSource) await flags.stop();
       await db.close();
     },

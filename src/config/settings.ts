@@ -30,6 +30,7 @@ const settingsSchema = z.object({
   TENANTGATE_HTTP_TIMEOUT_MS: z.coerce.number().int().positive().default(15000),
   TENANTGATE_FLAG_POLL_MS: z.coerce.number().int().min(50).default(1000),
   TENANTGATE_EVENT_RETENTION_DAYS: z.coerce.number().int().min(31).optional(),
+  TENANTGATE_ALERT_WEBHOOK_URL: z.string().url().optional(),
   TENANTGATE_API_HOST: z.string().min(1).default('127.0.0.1'),
   TENANTGATE_API_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   TENANTGATE_API_RATE_LIMIT: z.coerce.number().int().positive().default(600),
@@ -77,6 +78,11 @@ export interface Settings {
    * days). Default unset: keep every raw event.
    */
   eventRetentionDays: number | undefined;
+  /**
+   * Slack-compatible webhook for P0/P1 operation events. Default unset:
+   * no notifier. Holds a token: never logged.
+   */
+  alertWebhookUrl: string | undefined;
   /** `FF_*` values from the environment; undefined when unset. */
   flags: Record<FlagName, boolean | undefined>;
   /** The HTTP API and dashboard. */
@@ -126,6 +132,7 @@ export function loadSettings(
     logLevel: s.LOG_LEVEL,
     flagPollMs: s.TENANTGATE_FLAG_POLL_MS,
     eventRetentionDays: s.TENANTGATE_EVENT_RETENTION_DAYS,
+    alertWebhookUrl: s.TENANTGATE_ALERT_WEBHOOK_URL,
     flags: {
       FF_INTEGRATION_ACCOUNT_OUTBOUND: s.FF_INTEGRATION_ACCOUNT_OUTBOUND,
       FF_INTEGRATION_ACCOUNT_INBOUND: s.FF_INTEGRATION_ACCOUNT_INBOUND,
