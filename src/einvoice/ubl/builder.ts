@@ -1,6 +1,7 @@
 import { Decimal } from 'decimal.js';
 import { invalidInput } from '../../errors/tenantgate-error.js';
 import { HR_CUSTOMIZATION_ID } from '../rules/hr-cius.js';
+import { KPD_CODES } from '../rules/kpd-codes.js';
 import type {
   AllowanceChargeModel,
   Amount,
@@ -151,6 +152,14 @@ function checkModel(model: InvoiceModel): void {
       );
     }
   }
+  model.lines.forEach((line, i) => {
+    if (line.kpd === undefined || KPD_CODES.has(line.kpd)) return;
+    throw invalidInput(
+      `lines[${i}].kpd`,
+      'HR-BR-CL-2',
+      `lines[${i}].kpd: '${line.kpd}' is not a KPD 2025 code`,
+    );
+  });
   if (!/^[0-9]{2}:[0-9]{2}:[0-9]{2}$/.test(model.issueTime)) {
     throw invalidInput('issueTime', 'HR-BR-2', 'issueTime: hh:mm:ss');
   }
@@ -511,6 +520,20 @@ function parties(model: InvoiceModel): XmlElement[] {
     ...e(
       'cac:Delivery',
       t('cbc:ActualDeliveryDate', model.deliveryDate, 'deliveryDate'),
+      e(
+        'cac:DeliveryLocation',
+        e(
+          'cac:Address',
+          e(
+            'cac:Country',
+            t(
+              'cbc:IdentificationCode',
+              model.deliveryCountry,
+              'deliveryCountry',
+            ),
+          ),
+        ),
+      ),
     ),
   ];
 }

@@ -78,6 +78,10 @@ export const invoiceModelSchema = z.object({
   contractReference: text.optional(),
   period: z.object({ start: date.optional(), end: date.optional() }).optional(),
   deliveryDate: date.optional(),
+  deliveryCountry: z
+    .string()
+    .regex(/^[A-Z]{2}$/)
+    .optional(),
   billingReferences: z
     .array(z.object({ number: text, issueDate: date }))
     .optional(),

@@ -33,6 +33,8 @@ export interface InvoiceModel {
   period?: { start?: string; end?: string };
   /** BT-72. */
   deliveryDate?: string;
+  /** BT-80, deliver-to country (ISO 3166-1); needed for category K. */
+  deliveryCountry?: string;
   /** BG-3: the invoices this one corrects or settles. */
   billingReferences?: { number: string; issueDate: string }[];
   seller: PartyModel;

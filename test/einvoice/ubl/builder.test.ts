@@ -152,3 +152,89 @@ describe('the JSON invoice model', () => {
     );
   });
 });
+
+describe('VAT breakdown of a mixed invoice', () => {
+  const mixed = baseModel({
+    deliveryCountry: 'HR',
+    allowances: [
+      {
+        amount: '10.00',
+        reasonCode: '95',
+        reason: 'Popust',
+        vat: { category: 'S', rate: '25' },
+      },
+    ],
+    charges: [
+      {
+        amount: '4.00',
+        reason: 'Prijevoz',
+        vat: { category: 'S', rate: '13' },
+      },
+    ],
+    lines: [
+      {
+        name: 'Usluga A',
+        quantity: '3',
+        unitCode: 'HUR',
+        price: '33.333',
+        kpd: '62.20.20',
+        vat: { category: 'S', rate: '25' },
+        allowances: [{ amount: '1.50', reason: 'Rabat' }],
+      },
+      {
+        name: 'Knjiga',
+        quantity: '2',
+        unitCode: 'H87',
+        price: '19.99',
+        kpd: '58.11.11',
+        vat: { category: 'S', rate: '5' },
+      },
+      {
+        name: 'Građevinski radovi',
+        quantity: '1',
+        unitCode: 'H87',
+        price: '500',
+        kpd: '43.99.90',
+        vat: {
+          category: 'AE',
+          exemptionReason: 'Prijenos porezne obveze, čl. 75. st. 3.',
+          exemptionReasonCode: 'VATEX-EU-AE',
+        },
+      },
+    ],
+  });
+
+  it('breaks VAT down per category and rate with exact totals', () => {
+    const { totals, xml } = buildUbl(mixed);
+
+    // Lines 98.50 + 39.98 + 500.00; S25 base 88.50 → 22.13 (22.125 up),
+    // S13 base 4.00 → 0.52, S5 base 39.98 → 2.00 (1.999), AE 0.
+    expect(totals.lineExtension.toFixed(2)).toBe('638.48');
+    expect(totals.taxExclusive.toFixed(2)).toBe('632.48');
+    expect(totals.tax.toFixed(2)).toBe('24.65');
+    expect(totals.payable.toFixed(2)).toBe('657.13');
+    expect(checkRulesXml(xml)).toEqual([]);
+  });
+
+  it('passes the UBL schema', async () => {
+    const result = await validateInvoice(buildUbl(mixed).xml);
+
+    expect(result).toEqual({ valid: true, findings: [] });
+  });
+});
+
+describe('KPD classification', () => {
+  it('refuses a code outside KPD 2025, naming the line (HR-BR-CL-2)', () => {
+    const model = baseModel();
+    model.lines[0]!.kpd = '58.11.19';
+
+    expect(() => buildUbl(model)).toThrow(
+      expect.objectContaining({
+        details: expect.objectContaining({
+          field: 'lines[0].kpd',
+          rule: 'HR-BR-CL-2',
+        }),
+      }),
+    );
+  });
+});
