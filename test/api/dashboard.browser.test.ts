@@ -31,6 +31,7 @@ const CHROMIUM_FLAGS = [
   '--no-first-run',
 ];
 const SCREENSHOT_DIR = 'test-results';
+const ENFORCE = 'FF_ENFORCE_INTEGRATION_ACCOUNT';
 
 describe('operator dashboard in a browser, on the demo platform', () => {
   let simulator: EposlovanjeSimulator;
@@ -59,6 +60,10 @@ describe('operator dashboard in a browser, on the demo platform', () => {
     const keys = new ApiKeyService({ db: app.db, logger: app.logger });
     token = (await keys.create({ kind: 'operator' })).token;
     await sendOnePerTenant();
+    await call(api.url, 'PUT', `/v1/flags/${ENFORCE}`, {
+      token,
+      body: { enabled: true, reason: 'stage 3: enforcement' },
+    });
 
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -153,6 +158,32 @@ describe('operator dashboard in a browser, on the demo platform', () => {
       t.map((tr) => tr.getAttribute('data-account')),
     );
     expect(listed).toEqual(accounts.map((a: { id: string }) => a.id));
+  });
+
+  it('rolls back from the UI after a confirmation, and the flag turns off', async () => {
+    const enabled = () =>
+      page.getAttribute(
+        `[data-testid=flags] tr[data-flag=${ENFORCE}]`,
+        'data-enabled',
+      );
+    expect(await enabled()).toBe('true');
+
+    page.once('dialog', (dialog) => dialog.accept('rollback drill'));
+    await page.click('[data-testid=rollback]');
+    await page.waitForSelector('#rollback[data-done="true"]');
+    await page.waitForSelector(
+      '[data-testid=flag-history] td:text("rollback drill")',
+    );
+    expect(await enabled()).toBe('false');
+
+    const flags: { flag: string; enabled: boolean }[] = await get('/v1/flags');
+    expect(flags.find((f) => f.flag === ENFORCE)?.enabled).toBe(false);
+    const [latest] = await get(`/v1/flags/history?flag=${ENFORCE}`);
+    expect(latest).toMatchObject({
+      reason: 'rollback drill',
+      actor: expect.stringMatching(/^operator-key:ak_/),
+      newValue: { enabled: false },
+    });
   });
 
   it('renders without script errors and saves a screenshot', async () => {

@@ -42,9 +42,13 @@ function token() {
   return sessionStorage.getItem(TOKEN_KEY) ?? '';
 }
 
-async function api(path) {
+async function api(path, method = 'GET', payload) {
+  const headers = { authorization: `Bearer ${token()}` };
+  if (payload !== undefined) headers['content-type'] = 'application/json';
   const response = await fetch(path, {
-    headers: { authorization: `Bearer ${token()}` },
+    method,
+    headers,
+    body: payload === undefined ? undefined : JSON.stringify(payload),
   });
   const body = await response.json();
   if (!response.ok) {
@@ -233,6 +237,65 @@ function renderAccounts(accounts) {
   );
 }
 
+const ENFORCE = 'FF_ENFORCE_INTEGRATION_ACCOUNT';
+
+function valueText(value) {
+  if (!value) return 'unset';
+  return value.enabled ? 'on' : 'off';
+}
+
+function renderFlags(rows, history) {
+  fill(
+    '[data-testid=flags]',
+    rows.map((r) =>
+      el(
+        'tr',
+        { 'data-flag': r.flag, 'data-enabled': r.enabled },
+        el('td', {}, r.flag),
+        el('td', {}, r.companyId ?? 'all'),
+        el('td', {}, badge(r.enabled ? 'ON' : 'OFF')),
+        el('td', {}, r.cohortPercent ?? '100'),
+        el('td', { class: 'muted' }, r.updatedBy),
+        el('td', { class: 'muted' }, r.updatedAt),
+      ),
+    ),
+  );
+  fill(
+    '[data-testid=flag-history]',
+    history.map((c) =>
+      el(
+        'tr',
+        { 'data-change': c.id },
+        el('td', { class: 'muted' }, c.at),
+        el('td', {}, c.flag),
+        el('td', {}, `${valueText(c.oldValue)} → ${valueText(c.newValue)}`),
+        el('td', {}, c.actor),
+        el('td', {}, c.reason),
+      ),
+    ),
+  );
+}
+
+/** Enforcement off, after a confirmation and with a reason. */
+async function rollback() {
+  const reason = window.prompt(
+    'Roll back: turn enforcement off now. Reason (recorded):',
+  );
+  if (!reason || !reason.trim()) return;
+  try {
+    await api(`/v1/flags/${ENFORCE}`, 'PUT', {
+      enabled: false,
+      reason: reason.trim(),
+    });
+    $('#rollback').dataset.done = 'true';
+  } catch (thrown) {
+    $('#error').hidden = false;
+    $('#error').textContent = thrown.message;
+    return;
+  }
+  await refresh();
+}
+
 async function refresh() {
   const error = $('#error');
   if (!token()) {
@@ -242,16 +305,20 @@ async function refresh() {
     return;
   }
   try {
-    const [audit, usage, operations, accounts] = await Promise.all([
-      api('/v1/readiness/audit'),
-      api('/v1/readiness/path-usage'),
-      api('/v1/readiness/operations'),
-      api('/v1/readiness/accounts'),
-    ]);
+    const [audit, usage, operations, accounts, flags, history] =
+      await Promise.all([
+        api('/v1/readiness/audit'),
+        api('/v1/readiness/path-usage'),
+        api('/v1/readiness/operations'),
+        api('/v1/readiness/accounts'),
+        api('/v1/flags'),
+        api('/v1/flags/history?limit=20'),
+      ]);
     renderChecklist(audit);
     renderChart(usage);
     renderOperations(operations);
     renderAccounts(accounts);
+    renderFlags(flags, history);
     error.hidden = true;
     $('#updated').textContent = `updated ${new Date().toLocaleTimeString()}`;
     document.body.dataset.loaded = 'true';
@@ -275,6 +342,7 @@ function start() {
     refresh();
   });
   $('#refresh').addEventListener('click', () => refresh());
+  $('#rollback').addEventListener('click', () => rollback());
   refresh();
   window.setInterval(refresh, REFRESH_MS);
 }
