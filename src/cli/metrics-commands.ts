@@ -6,6 +6,7 @@ import { openDatabase } from '../db/open.js';
 import { invalidInput } from '../errors/tenantgate-error.js';
 import { checkEnv } from '../flags/flag-store.js';
 import { ledgerMetrics, type Ratio } from '../metrics/metrics.js';
+import { createPrometheusRegistry } from '../metrics/prometheus.js';
 import { applyRetention, rollUpHours } from '../metrics/rollup.js';
 import { printJson, printTable } from './io.js';
 
@@ -41,6 +42,19 @@ export function addMetricsCommands(program: Command, act: Act): void {
     .option('--raw', 'read raw events only, ignoring hourly rollups')
     .option('--json', 'print JSON')
     .action(act(async (o) => withDb((db) => printMetrics(db, o))));
+
+  metrics
+    .command('prometheus')
+    .description('print the Prometheus text exposition (what /metrics serves)')
+    .action(
+      act(async () =>
+        withDb(async (db) => {
+          await rollUpHours(db);
+          const registry = createPrometheusRegistry({ db });
+          process.stdout.write(await registry.metrics());
+        }),
+      ),
+    );
 
   metrics
     .command('rollup')
