@@ -90,3 +90,16 @@ describe('validateInvoice', () => {
     });
   });
 });
+
+describe('rule catalogue', () => {
+  it('has one rule per identifier, each naming its business term', async () => {
+    const { allRules } = await import('../../../src/einvoice/rules/engine.js');
+    const ids = allRules.map((r) => r.id);
+
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(allRules.length).toBeGreaterThan(200);
+    for (const r of allRules) {
+      expect(r.field, r.id).toMatch(/^(BT|BG|HR-BT|HR-BG)-[0-9]+$|^XML$/);
+    }
+  });
+});
