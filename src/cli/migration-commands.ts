@@ -2,8 +2,12 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { openTenantGate, type TenantGate } from '../app.js';
 import { loadSettings } from '../config/settings.js';
+import { EnvFlagSource } from '../flags/env-flags.js';
+import { adopt } from '../migration/adopt.js';
 import { backfill } from '../migration/backfill.js';
+import { generateLegacyPlatform } from '../migration/legacy-demo.js';
 import {
+  formatAdoptReport,
   formatBackfillReport,
   formatGuardrailReport,
   formatHardenReport,
@@ -20,8 +24,17 @@ type Act = <A extends unknown[]>(
 
 async function withApp(
   run: (app: TenantGate) => Promise<number>,
+  options: { migrate?: boolean } = {},
 ): Promise<number> {
-  const app = await openTenantGate(loadSettings(), { allowLocalKey: true });
+  const settings = loadSettings();
+  // Without migrations (a legacy database) there is no flag store yet.
+  const flags =
+    options.migrate === false ? new EnvFlagSource(settings.flags) : undefined;
+  const app = await openTenantGate(settings, {
+    allowLocalKey: true,
+    migrate: options.migrate,
+    flags,
+  });
   try {
     return await run(app);
   } finally {
@@ -133,6 +146,62 @@ export function addMigrationCommands(program: Command, act: Act): void {
         else console.log(formatGuardrailReport(report));
         return report.violations.length === 0 ? 0 : 1;
       }),
+    );
+
+  program
+    .command('demo')
+    .description('demonstration databases')
+    .command('legacy')
+    .description("build a platform database of the prior system's shape")
+    .requiredOption('--companies <n>', 'companies to create')
+    .option('--invoices <n>', 'e-invoices per company', '10')
+    .option('--fiscal-requests <n>', 'per company with a certificate', '5')
+    .option('--json', 'print JSON')
+    .action(
+      act(async (o) =>
+        withApp(
+          async (app) => {
+            const report = await generateLegacyPlatform(
+              { db: app.db, vault: app.vault, logger: app.logger },
+              {
+                companies: positiveInt('companies', o.companies),
+                invoicesPerCompany: positiveInt('invoices', o.invoices),
+                fiscalRequestsPerCompany: positiveInt(
+                  'fiscal-requests',
+                  o.fiscalRequests,
+                ),
+                certificateEnvironment: app.settings.accountEnvironment,
+              },
+            );
+            if (o.json) printJson(report);
+            else console.log(JSON.stringify(report));
+            return 0;
+          },
+          { migrate: false },
+        ),
+      ),
+    );
+
+  program
+    .command('adopt')
+    .description("bring a prior system's database under TenantGate")
+    .option('--no-verify', 'skip the before/after digest of every row')
+    .option('--json', 'print JSON')
+    .action(
+      act(async (o) =>
+        withApp(
+          async (app) => {
+            const report = await adopt(
+              { db: app.db, logger: app.logger },
+              { verifyRows: o.verify },
+            );
+            if (o.json) printJson(report);
+            else console.log(formatAdoptReport(report));
+            return report.rowsUnchanged ? 0 : 1;
+          },
+          { migrate: false },
+        ),
+      ),
     );
 }
 

@@ -91,7 +91,11 @@ export interface BackfillOptions {
   apply?: boolean;
   /** The environment legacy credentials talk to. */
   accountEnvironment: AccountEnvironment;
-  /** Rows per batch. Default 2000; halved when a batch hits a timeout. */
+  /**
+   * Rows per batch, at most. Default 2000; halved after a batch that
+   * took over 400 ms or hit the one-second limit, grown back after
+   * fast ones.
+   */
   batchSize?: number;
   /** Ignore checkpoints of an interrupted run. Default false. */
   restart?: boolean;
@@ -199,7 +203,8 @@ async function backfillTable(
 ): Promise<void> {
   const apply = options.apply ?? false;
   const out = report.tables[table];
-  let batchSize = options.batchSize ?? 2000;
+  const maxBatch = options.batchSize ?? 2000;
+  let batchSize = maxBatch;
   let after = await startingPoint(deps.db, table, apply, options.restart);
   out.resumedAfter = after || null;
 
@@ -225,6 +230,7 @@ async function backfillTable(
       out.linked += outcome.linked;
       out.skippedConcurrently += links.length - outcome.linked;
       report.longestBatchMs = Math.max(report.longestBatchMs, outcome.ms);
+      batchSize = nextBatchSize(batchSize, outcome.ms, maxBatch);
     } else {
       out.linked += links.length;
     }
@@ -325,6 +331,17 @@ async function decide(
     }
   }
   return links;
+}
+
+/**
+ * Keeps each batch's transaction well under a second: halve the batch
+ * after a slow one (over 400 ms), grow it back after a fast one (under
+ * 100 ms), never above the configured size.
+ */
+function nextBatchSize(size: number, ms: number, max: number): number {
+  if (ms > 400) return Math.max(1, Math.floor(size / 2));
+  if (ms < 100) return Math.min(max, size * 2);
+  return size;
 }
 
 /** PostgreSQL: give up a batch that waits or runs for over a second. */

@@ -1,3 +1,4 @@
+import type { AdoptReport } from './adopt.js';
 import type { HardenReport } from './harden.js';
 import type { BackfillReport } from './backfill.js';
 import type { ProvisionReport } from './provision.js';
@@ -100,5 +101,35 @@ export function formatGuardrailReport(report: {
       `${report.violations.length} read(s) of legacy credentials ` +
       'outside the legacy adapters',
   );
+  return lines.join('\n');
+}
+
+/** The adopt report as text. */
+export function formatAdoptReport(report: AdoptReport): string {
+  if (report.outcome !== 'adopted') {
+    return (
+      `Nothing to adopt (${report.outcome}); migrations applied: ` +
+      `${report.migrationsApplied.join(', ') || 'none'}`
+    );
+  }
+  const lines = [
+    `tables created: ${report.tablesCreated.join(', ') || 'none'}`,
+    `columns added: ${report.columnsAdded.length}`,
+    'constraints:',
+    ...report.constraints.map(
+      (c) =>
+        `  ${c.state.padEnd(15)} ${c.table}.${c.name}` +
+        (c.why ? ` (${c.why})` : ''),
+    ),
+    `migrations recorded or applied: ${report.migrationsApplied.join(', ')}`,
+    ...report.rows.map(
+      (r) =>
+        `  ${r.table}: ${r.before.count} rows, digest ` +
+        (r.before.digest === r.after.digest ? 'unchanged' : 'CHANGED'),
+    ),
+    report.rowsUnchanged
+      ? 'No existing row changed.'
+      : 'Some existing rows changed: see the digests.',
+  ];
   return lines.join('\n');
 }

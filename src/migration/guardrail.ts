@@ -18,6 +18,8 @@ export const LEGACY_ADAPTERS: readonly string[] = [
   'src/migration/legacy-credentials.ts',
   'src/migration/provision.ts',
   'src/migration/backfill.ts',
+  // builds a prior-system database with legacy credentials (demo, bench)
+  'src/migration/legacy-demo.ts',
   // the HTTP company view names the legacy provider (never a secret)
   'src/api/schemas.ts',
   // names the legacy columns and variables in order to find them
@@ -40,11 +42,11 @@ export const LEGACY_COLUMNS: readonly string[] = [
 
 /**
  * Environment variables of legacy, global credentials: an intermediary
- * or fiscalization prefix and a secret-like word, e.g.
+ * or fiscalization prefix and a secret-like word, upper case, e.g.
  * `EPOSLOVANJE_API_KEY`, `FINA_TOKEN`, `FISCAL_CERT_PASSWORD`.
  */
 export const LEGACY_ENV_PATTERN =
-  /^(?:EPOSLOVANJE|FINA|IE_?RACUNI|MOJ_?ERACUN|E_?INVOICE|FISCAL(?:IZATION)?|FISKAL\w*|CIS)_\w*?(?:KEY|TOKEN|SECRET|PASSWORD|PASS|PIN|CERT\w*|P12|PFX)\w*$/i;
+  /^(?:EPOSLOVANJE|FINA|IE_?RACUNI|MOJ_?ERACUN|E_?INVOICE|FISCAL(?:IZATION)?|FISKAL[A-Z]*|CIS)_[A-Z0-9_]*?(?:KEY|TOKEN|SECRET|PASSWORD|PASS|PIN|CERT[A-Z]*|P12|PFX)[A-Z0-9_]*$/;
 
 /** The kinds of access the guardrail refuses. */
 export type ViolationRule =

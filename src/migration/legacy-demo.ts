@@ -1,0 +1,259 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { completeOib } from '../companies/oib.js';
+import type { Database, Queryable } from '../db/database.js';
+import type { Logger } from '../logging/logger.js';
+import type { SecretBinding } from '../vault/envelope.js';
+
+const LEGACY_SCHEMA = fileURLToPath(
+  new URL('./legacy-schema.sql', import.meta.url),
+);
+
+/** What the generator needs of the vault: sealing legacy keys. */
+export interface DemoVault {
+  seal(plaintext: string | Buffer, binding: SecretBinding): string;
+}
+
+export interface LegacyDemoOptions {
+  /** Companies to create. */
+  companies: number;
+  /** E-invoices per company. Default 10. */
+  invoicesPerCompany?: number;
+  /** Fiscal requests per company with a certificate. Default 5. */
+  fiscalRequestsPerCompany?: number;
+  /** Environment of the legacy certificates. Default TEST. */
+  certificateEnvironment?: 'TEST' | 'PROD';
+  /** Companies per batch (one statement per table). Default 5000. */
+  batchSize?: number;
+}
+
+export interface LegacyDemoReport {
+  companies: number;
+  invoices: number;
+  fiscalRequests: number;
+  certificates: number;
+  priorAccounts: number;
+  elapsedMs: number;
+}
+
+/**
+ * Company profiles by index modulo 10: what a platform looks like
+ * before migration.
+ */
+export const LEGACY_PROFILES = [
+  'key eposlovanje',
+  'key eposlovanje',
+  'key eposlovanje',
+  'key fina',
+  'key eposlovanje and certificate',
+  'key fina and certificate',
+  'certificate only',
+  'entitlements without credentials',
+  'unreadable key and expired certificate',
+  'key ie-racuni and revoked certificate',
+] as const;
+
+const EINVOICE_STATUSES = [
+  'DRAFT',
+  'PENDING_FISCALIZATION',
+  'FISCALIZED',
+  'SENDING',
+  'SEND_UNKNOWN',
+  'SENT',
+  'DELIVERED',
+  'ACCEPTED',
+  'REJECTED',
+  'ARCHIVED',
+  'ERROR',
+];
+const FISCAL_STATUSES = ['QUEUED', 'PROCESSING', 'SUCCESS', 'FAILED', 'DEAD'];
+
+/** The id of the n-th legacy company (1-based), sortable. */
+export function legacyCompanyId(n: number): string {
+  return `lc_${String(n).padStart(7, '0')}`;
+}
+
+/**
+ * Builds a database of the prior system's shape on an empty database:
+ * legacy keys sealed on companies, a certificate table, historic
+ * invoices and fiscal requests in every status, the prior system's
+ * secretless accounts, and a few rows that are already inconsistent (an
+ * invoice linked to another company's account, an e-invoice linked to a
+ * fiscal account). Batched: one statement per table per batch
+ * of companies, rows made by generate_series inside the database, so
+ * memory does not grow with the size.
+ */
+export async function generateLegacyPlatform(
+  deps: { db: Database; vault: DemoVault; logger: Logger },
+  options: LegacyDemoOptions,
+): Promise<LegacyDemoReport> {
+  const started = Date.now();
+  const batchSize = options.batchSize ?? 5000;
+  const env = options.certificateEnvironment ?? 'TEST';
+  const invoices = options.invoicesPerCompany ?? 10;
+  const requests = options.fiscalRequestsPerCompany ?? 5;
+
+  await deps.db.withOwnerSession(async (session) => {
+    await session.exec(readFileSync(LEGACY_SCHEMA, 'utf8'));
+  });
+
+  for (let from = 1; from <= options.companies; from += batchSize) {
+    const to = Math.min(options.companies, from + batchSize - 1);
+    await deps.db.withOwnerSession(async (s) => {
+      await s.query('BEGIN');
+      await insertCompanies(s, deps.vault, from, to);
+      await s.query(CERTIFICATES_SQL, [from, to, env]);
+      await s.query(PRIOR_ACCOUNTS_SQL, [from, to]);
+      await s.query(INVOICES_SQL, [from, to, invoices, EINVOICE_STATUSES]);
+      await s.query(FISCAL_SQL, [from, to, requests, FISCAL_STATUSES, env]);
+      await s.query('COMMIT');
+    });
+    deps.logger.info({
+      event: 'migration.legacy_demo.batch',
+      from,
+      to,
+      rssMb: Math.round(process.memoryUsage().rss / 1e6),
+    });
+  }
+
+  return deps.db.withOwnerSession(async (s) => {
+    const count = async (table: string) => {
+      const rows = await s.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM "${table}"`,
+      );
+      return rows[0]?.n ?? 0;
+    };
+    return {
+      companies: await count('Company'),
+      invoices: await count('EInvoice'),
+      fiscalRequests: await count('FiscalRequest'),
+      certificates: await count('FiscalCertificate'),
+      priorAccounts: await count('IntegrationAccount'),
+      elapsedMs: Date.now() - started,
+    };
+  });
+}
+
+/** Companies from..to; keys sealed here (the binding needs the id). */
+async function insertCompanies(
+  s: Queryable,
+  vault: DemoVault,
+  from: number,
+  to: number,
+): Promise<void> {
+  const ids: string[] = [];
+  const oibs: string[] = [];
+  const providers: (string | null)[] = [];
+  const keys: (string | null)[] = [];
+  for (let n = from; n <= to; n++) {
+    const id = legacyCompanyId(n);
+    const provider = providerOf(n % 10);
+    ids.push(id);
+    oibs.push(completeOib(String(1_000_000_000 + n)));
+    providers.push(provider);
+    keys.push(provider === null ? null : sealKey(vault, id, n));
+  }
+  await s.query(
+    `INSERT INTO "Company" (id, name, oib, "fiscalizationEnabled",
+       "eInvoicingEnabled", "eInvoiceProvider", "eInvoiceApiKeyEncrypted",
+       "createdAt", "updatedAt")
+     SELECT v.id, 'Legacy ' || v.id || ' d.o.o.', v.oib,
+       (v.n % 10) IN (4, 5, 6, 7, 8, 9), (v.n % 10) <> 6, v.provider, v.key,
+       TIMESTAMPTZ '2024-01-01 00:00:00+00',
+       TIMESTAMPTZ '2024-01-01 00:00:00+00'
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],
+       $5::int[]) AS v(id, oib, provider, key, n)`,
+    [ids, oibs, providers, keys, range(from, to)],
+  );
+}
+
+function providerOf(profile: number): string | null {
+  if ([0, 1, 2, 4, 8].includes(profile)) return 'eposlovanje';
+  if (profile === 3 || profile === 5) return 'fina';
+  if (profile === 9) return 'ie-racuni';
+  return null;
+}
+
+/**
+ * A fresh-looking API key per company. Profile 8's key is sealed for
+ * another company: it does not open, like a key the prior system lost.
+ */
+function sealKey(vault: DemoVault, companyId: string, n: number): string {
+  const key = `legacy-${n}-${companyId.slice(3)}-demo`;
+  const owner = n % 10 === 8 ? `${companyId}-moved` : companyId;
+  return vault.seal(key, { purpose: 'legacy-einvoice-key', companyId: owner });
+}
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+}
+
+const CID = `'lc_' || lpad(c::text, 7, '0')`;
+
+const CERTIFICATES_SQL = `
+  INSERT INTO "FiscalCertificate" (id, "companyId", environment,
+    "certSubject", "certSerial", "certNotBefore", "certNotAfter",
+    "oibExtracted", "certSha256", "encryptedP12", status)
+  SELECT 'lcert_' || c, ${CID}, $3,
+    'CN=Legacy ' || c, md5('serial' || c),
+    TIMESTAMPTZ '2024-01-01 00:00:00+00',
+    CASE WHEN c % 10 = 8 THEN TIMESTAMPTZ '2025-01-01 00:00:00+00'
+         ELSE TIMESTAMPTZ '2029-01-01 00:00:00+00' END,
+    NULL, md5('cert' || c), NULL,
+    CASE c % 10 WHEN 8 THEN 'EXPIRED' WHEN 9 THEN 'REVOKED'
+      ELSE 'ACTIVE' END
+  FROM generate_series($1::int, $2::int) c
+  WHERE c % 10 IN (4, 5, 6, 8, 9)`;
+
+/**
+ * The prior system's attempt, for every 50th company with a key and a
+ * certificate: ACTIVE e-invoice and CIS accounts that hold no secret.
+ */
+const PRIOR_ACCOUNTS_SQL = `
+  INSERT INTO "IntegrationAccount" (id, "companyId", kind, environment,
+    status, "secretEnvelope", "createdAt", "updatedAt")
+  SELECT prefix || c, ${CID}, kind, 'TEST', 'ACTIVE', NULL,
+    TIMESTAMPTZ '2025-01-01 00:00:00+00',
+    TIMESTAMPTZ '2025-01-01 00:00:00+00'
+  FROM generate_series($1::int, $2::int) c
+  CROSS JOIN (VALUES ('lia_', 'EINVOICE_EPOSLOVANJE'),
+    ('lcis_', 'FISCALIZATION_CIS')) AS k(prefix, kind)
+  WHERE c % 50 = 4`;
+
+const INVOICES_SQL = `
+  INSERT INTO "EInvoice" (id, "companyId", direction, status, number,
+    "issueDate", "totalAmount", "providerRef", "integrationAccountId",
+    "sentAt", "createdAt", "updatedAt")
+  SELECT 'le_' || lpad(c::text, 7, '0') || '_' || lpad(n::text, 4, '0'),
+    ${CID}, CASE WHEN n % 7 = 0 THEN 'INBOUND' ELSE 'OUTBOUND' END,
+    ($4::text[])[1 + (c + n) % 11], 'R-' || c || '-' || n,
+    DATE '2025-01-01' + (n % 300), round((n * 13.37)::numeric, 2),
+    'ref-' || c || '-' || n,
+    CASE
+      -- the prior system linked invoices to accounts without secrets
+      WHEN c % 50 = 4 AND n = 1 THEN 'lia_' || c
+      -- already inconsistent: a fiscal account on an e-invoice, and
+      -- another company's account
+      WHEN c % 200 = 4 AND n = 2 THEN 'lcis_' || c
+      WHEN c % 200 = 5 AND n = 3 THEN 'lia_' || (c - 1)
+    END,
+    TIMESTAMPTZ '2025-01-02 00:00:00+00' + n * INTERVAL '1 hour',
+    TIMESTAMPTZ '2025-01-01 00:00:00+00' + n * INTERVAL '1 hour',
+    TIMESTAMPTZ '2025-01-02 00:00:00+00' + n * INTERVAL '1 hour'
+  FROM generate_series($1::int, $2::int) c
+  CROSS JOIN generate_series(1, $3::int) n
+  WHERE c % 10 <> 6`;
+
+const FISCAL_SQL = `
+  INSERT INTO "FiscalRequest" (id, "companyId", "certificateId", status,
+    "invoiceNumber", zki, jir, attempts, "createdAt", "updatedAt")
+  SELECT 'lf_' || lpad(c::text, 7, '0') || '_' || lpad(n::text, 4, '0'),
+    ${CID}, 'lcert_' || c, ($4::text[])[1 + (c + n) % 5],
+    'F-' || c || '-' || n, md5('zki' || c || n),
+    CASE WHEN ($4::text[])[1 + (c + n) % 5] = 'SUCCESS'
+      THEN md5('jir' || c || n) END,
+    1, TIMESTAMPTZ '2025-01-01 00:00:00+00' + n * INTERVAL '1 hour',
+    TIMESTAMPTZ '2025-01-01 00:00:00+00' + n * INTERVAL '1 hour'
+  FROM generate_series($1::int, $2::int) c
+  CROSS JOIN generate_series(1, $3::int) n
+  WHERE c % 10 IN (4, 5, 6, 8, 9) AND $5::text IS NOT NULL`;
