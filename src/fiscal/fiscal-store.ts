@@ -1,0 +1,143 @@
+import type { Queryable } from '../db/database.js';
+import type { Receipt } from './receipt.js';
+
+/** A FiscalRequest row as the fiscal service reads it. */
+export interface FiscalRequestRow {
+  id: string;
+  companyId: string;
+  status: 'QUEUED' | 'PROCESSING' | 'SUCCESS' | 'FAILED' | 'DEAD';
+  invoiceNumber: string | null;
+  zki: string | null;
+  jir: string | null;
+  attempts: number;
+  messageId: string | null;
+  lateDelivery: boolean;
+  deliverBy: Date | null;
+  integrationAccountId: string | null;
+  issuedAt: Date | null;
+  receipt: StoredReceipt | null;
+  requestXml: string | null;
+  responseXml: string | null;
+}
+
+/** The prepared receipt as JSON: the instant as an ISO string. */
+export type StoredReceipt = Omit<Receipt, 'issuedAt'> & { issuedAt: string };
+
+const COLUMNS = `id, "companyId", status, "invoiceNumber", zki, jir, attempts,
+  "messageId", "lateDelivery", "deliverBy", "integrationAccountId",
+  "issuedAt", receipt, "requestXml", "responseXml"`;
+
+export function storedReceipt(receipt: Receipt): StoredReceipt {
+  return { ...receipt, issuedAt: receipt.issuedAt.toISOString() };
+}
+
+export function receiptFromStore(stored: StoredReceipt): Receipt {
+  return { ...stored, issuedAt: new Date(stored.issuedAt) };
+}
+
+export async function findByZki(
+  tx: Queryable,
+  zki: string,
+): Promise<FiscalRequestRow | undefined> {
+  const rows = await tx.query<FiscalRequestRow>(
+    `SELECT ${COLUMNS} FROM "FiscalRequest" WHERE zki = $1`,
+    [zki],
+  );
+  return rows[0];
+}
+
+export async function findRequest(
+  tx: Queryable,
+  id: string,
+): Promise<FiscalRequestRow | undefined> {
+  const rows = await tx.query<FiscalRequestRow>(
+    `SELECT ${COLUMNS} FROM "FiscalRequest" WHERE id = $1`,
+    [id],
+  );
+  return rows[0];
+}
+
+/**
+ * Claims the receipt's row for a send: inserts it PROCESSING, or moves
+ * an unfinished one (QUEUED, PROCESSING, FAILED) to PROCESSING. Returns
+ * the row as it was before (null when new), or `done` when it already
+ * has a JIR.
+ */
+export async function claimForSend(
+  tx: Queryable,
+  row: {
+    id: string;
+    companyId: string;
+    invoiceNumber: string;
+    zki: string;
+    issuedAt: Date;
+    receipt: StoredReceipt;
+    integrationAccountId: string | null;
+  },
+): Promise<{ previous: FiscalRequestRow | null; id: string }> {
+  const previous = await findByZki(tx, row.zki);
+  if (previous) {
+    await tx.query(
+      `UPDATE "FiscalRequest" SET status = 'PROCESSING',
+              "integrationAccountId" = $2, "updatedAt" = now()
+        WHERE id = $1 AND status <> 'SUCCESS'`,
+      [previous.id, row.integrationAccountId],
+    );
+    return { previous, id: previous.id };
+  }
+  await tx.query(
+    `INSERT INTO "FiscalRequest" (id, "companyId", "messageType", status,
+       "invoiceNumber", zki, "issuedAt", receipt, "integrationAccountId")
+     VALUES ($1, $2, 'RACUN', 'PROCESSING', $3, $4, $5, $6, $7)`,
+    [
+      row.id,
+      row.companyId,
+      row.invoiceNumber,
+      row.zki,
+      row.issuedAt,
+      JSON.stringify(row.receipt),
+      row.integrationAccountId,
+    ],
+  );
+  return { previous: null, id: row.id };
+}
+
+/** Records the outcome of one send attempt. */
+export async function recordOutcome(
+  tx: Queryable,
+  id: string,
+  outcome: {
+    status: 'SUCCESS' | 'FAILED' | 'DEAD';
+    jir: string | null;
+    messageId: string | null;
+    lateDelivery: boolean;
+    sends: number;
+    requestXml: string | null;
+    responseXml: string | null;
+    deliverBy: Date | null;
+    lastError: Record<string, unknown> | null;
+  },
+): Promise<void> {
+  await tx.query(
+    `UPDATE "FiscalRequest"
+        SET status = $2, jir = COALESCE(jir, $3), "messageId" = $4,
+            "lateDelivery" = $5, attempts = attempts + $6,
+            "requestXml" = COALESCE($7, "requestXml"),
+            "responseXml" = COALESCE($8, "responseXml"),
+            "deliverBy" = COALESCE("deliverBy", $9),
+            "lastError" = $10, "leaseUntil" = NULL, "updatedAt" = now()
+      WHERE id = $1`,
+    [
+      id,
+      outcome.status,
+      outcome.jir,
+      outcome.messageId,
+      outcome.lateDelivery,
+      outcome.sends,
+      outcome.requestXml,
+      outcome.responseXml,
+      outcome.deliverBy,
+      outcome.lastError === null ? null : JSON.stringify(outcome.lastError),
+    ],
+  );
+}
