@@ -441,6 +441,51 @@ describeEachDatabase('HTTP API', ({ db }) => {
     });
   });
 
+  describe('API keys over HTTP (operator)', () => {
+    it('creates a tenant key whose token works once shown, lists it without secrets, and revokes it', async () => {
+      const tenant = await companyWithNothing(h().platform);
+      const token = h().operatorToken;
+      const created = await h().call('POST', '/v1/api-keys', {
+        token,
+        body: { kind: 'tenant', companyId: tenant.company.id, label: 'erp' },
+      });
+      expect(created.status).toBe(201);
+      const tenantToken = created.body.token as string;
+      const id = created.body.key.id as string;
+      expect(
+        (await h().call('GET', '/v1/accounts', { token: tenantToken })).status,
+      ).toBe(200);
+
+      const list = await h().call('GET', '/v1/api-keys', { token });
+      expect(list.body).toContainEqual(
+        expect.objectContaining({ id, companyId: tenant.company.id }),
+      );
+      expect(list.text).not.toContain(tenantToken);
+      expect(list.text).not.toContain('keyHash');
+
+      const revoked = await h().call('POST', `/v1/api-keys/${id}/revoke`, {
+        token,
+      });
+      expect(revoked.body.revokedAt).toEqual(expect.any(String));
+      const after = await h().call('GET', '/v1/accounts', {
+        token: tenantToken,
+      });
+      expectProblem(after, 401, 'AUTH_REQUIRED');
+    });
+
+    it('refuses a tenant key without a company, naming the field', async () => {
+      const answer = await h().call('POST', '/v1/api-keys', {
+        token: h().operatorToken,
+        body: { kind: 'tenant' },
+      });
+      expectProblem(answer, 422, 'INVALID_INPUT');
+      expect(answer.body).toMatchObject({
+        field: 'companyId',
+        rule: 'required',
+      });
+    });
+  });
+
   describe('accounts overview (operator)', () => {
     it("lists every tenant's accounts for an operator, never their secrets", async () => {
       const a = await companyWithAccount(h().platform);
@@ -485,6 +530,12 @@ describeEachDatabase('HTTP API', ({ db }) => {
       expect(events).toEqual(
         expect.arrayContaining(['account.created', 'api.request.completed']),
       );
+      const completed = lines.find((l) => l.event === 'api.request.completed');
+      expect(completed).toMatchObject({
+        principal: 'tenant',
+        apiKeyId: expect.stringMatching(/^ak_/),
+        status: 201,
+      });
     });
   });
 });

@@ -1,5 +1,6 @@
 import type { ApiRoutes } from '../context.js';
 import { accountRoutes } from './accounts.js';
+import { apiKeyRoutes } from './api-keys.js';
 import { companyRoutes } from './companies.js';
 import { dashboardRoutes } from './dashboard.js';
 import { eInvoiceRoutes } from './einvoices.js';
@@ -19,5 +20,6 @@ export const API_ROUTES: readonly ApiRoutes[] = [
   readinessRoutes,
   flagRoutes,
   metricsRoutes,
+  apiKeyRoutes,
   dashboardRoutes,
 ];
