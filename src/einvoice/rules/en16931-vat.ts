@@ -8,7 +8,7 @@ import {
   numAt,
   type UblDocument,
 } from './ubl-document.js';
-import { rule, type Rule } from './types.js';
+import { rule, type Fail, type Rule } from './types.js';
 
 type PartyCheck = 'vat-or-registration' | 'vat-only' | 'none';
 
@@ -114,8 +114,19 @@ const CATEGORIES: Category[] = [
   },
 ];
 
-/** The VAT category rules of EN 16931 (BR-S-*, BR-Z-*, … BR-AG-*). */
-export const vatRules: Rule[] = CATEGORIES.flatMap(categoryRules);
+/**
+ * The VAT category rules of EN 16931 (BR-S-*, BR-Z-*, … BR-AG-*). Each
+ * holds trivially when its category appears nowhere, so that case is
+ * answered before any rule looks further.
+ */
+export const vatRules: Rule[] = CATEGORIES.flatMap((c) =>
+  [...categoryRules(c), ...extraRules(c)].map((r) => ({
+    ...r,
+    check: (doc: UblDocument, fail: Fail) => {
+      if (doc.categoryCodes().has(c.code)) r.check(doc, fail);
+    },
+  })),
+);
 
 function categoryRules(c: Category): Rule[] {
   const p = c.prefix;
@@ -190,7 +201,6 @@ function categoryRules(c: Category): Rule[] {
         }
       },
     ),
-    ...extraRules(c),
   ];
 }
 

@@ -87,10 +87,14 @@ function check3010(el: UblElement | undefined): boolean {
 }
 
 function hrData(doc: UblDocument): UblElement | undefined {
-  return all(
-    doc.root,
-    'UBLExtensions/UBLExtension/ExtensionContent/HRFISK20Data',
-  )[0];
+  return doc.memo(
+    'hrData',
+    () =>
+      all(
+        doc.root,
+        'UBLExtensions/UBLExtension/ExtensionContent/HRFISK20Data',
+      )[0],
+  );
 }
 
 function hrSubtotals(doc: UblDocument): UblElement[] {

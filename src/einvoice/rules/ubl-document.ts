@@ -73,6 +73,31 @@ export class UblDocument {
     return this.#lineCategories;
   }
 
+  #memo = new Map<string, unknown>();
+
+  /** Computes a derived view once per document (rules share it). */
+  memo<T>(key: string, compute: () => T): T {
+    if (this.#memo.has(key)) return this.#memo.get(key) as T;
+    const value = compute();
+    this.#memo.set(key, value);
+    return value;
+  }
+
+  /** The VAT category codes used anywhere: lines, allowances, charges,
+   * breakdown. */
+  categoryCodes(): ReadonlySet<string> {
+    return this.memo('categoryCodes', () => {
+      const categories = [
+        ...this.lineCategories(),
+        ...[...this.allowances, ...this.charges].flatMap((a) =>
+          kids(a, 'TaxCategory'),
+        ),
+        ...this.subtotals.flatMap((s) => kids(s, 'TaxCategory')),
+      ];
+      return new Set(categories.map((c) => textAt(c, 'ID') ?? ''));
+    });
+  }
+
   /** Every element of the document in document order, found once. */
   elements(): UblElement[] {
     if (this.#elements) return this.#elements;
