@@ -97,6 +97,22 @@ export class ApiKeyService {
     );
   }
 
+  /**
+   * A fresh operator key under `label`, revoking the earlier live keys
+   * with that label: for `npm start` to print a dashboard link on each
+   * run without piling up keys.
+   */
+  async replaceLabelled(label: string): Promise<CreatedApiKey> {
+    await this.deps.db.transaction(operator, (tx) =>
+      tx.query(
+        `UPDATE "ApiKey" SET "revokedAt" = now()
+          WHERE label = $1 AND kind = 'operator' AND "revokedAt" IS NULL`,
+        [label],
+      ),
+    );
+    return this.create({ kind: 'operator', label });
+  }
+
   /** Revokes the key; requests with its token fail from now on. */
   async revoke(id: string): Promise<ApiKey> {
     const rows = await this.deps.db.transaction(operator, (tx) =>

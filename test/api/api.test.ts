@@ -473,6 +473,16 @@ describeEachDatabase('HTTP API', ({ db }) => {
       expectProblem(after, 401, 'AUTH_REQUIRED');
     });
 
+    it('replaces the labelled start-up key, revoking the previous one', async () => {
+      const label = `start-${Date.now()}`;
+      const first = await h().keys.replaceLabelled(label);
+      const second = await h().keys.replaceLabelled(label);
+      const use = (token: string) =>
+        h().call('GET', '/v1/companies', { token });
+      expect((await use(first.token)).status).toBe(401);
+      expect((await use(second.token)).status).toBe(200);
+    });
+
     it('refuses a tenant key without a company, naming the field', async () => {
       const answer = await h().call('POST', '/v1/api-keys', {
         token: h().operatorToken,
