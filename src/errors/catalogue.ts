@@ -233,6 +233,14 @@ export const ERROR_CATALOGUE = {
     description:
       'The API key made more requests than its limit allows in the window; retry after `Retry-After` seconds.',
   },
+  EINVOICE_INVALID: {
+    name: 'InvoiceValidationError',
+    severity: 'P2',
+    retryable: false,
+    layer: 'input',
+    description:
+      'The UBL document fails the UBL 2.1 schema or an EN 16931 / HR CIUS business rule; `details.findings` lists each rule, field and path. It is never sent.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
