@@ -32,6 +32,8 @@ export type ProvisionAction =
   | 'already-provisioned'
   | 'adopt-existing'
   | 'adopted-existing'
+  | 'repair'
+  | 'repaired'
   | 'not-provisioned';
 
 /** Why a legacy credential was not provisioned: stable codes. */
@@ -178,6 +180,8 @@ function emptyReport(
       'already-provisioned': 0,
       'adopt-existing': 0,
       'adopted-existing': 0,
+      repair: 0,
+      repaired: 0,
       'not-provisioned': 0,
     },
     notProvisionedByReason: {},
@@ -343,8 +347,16 @@ async function resolveExisting(
   if (account.provenance === item.source) {
     return { ...linked, action: 'already-provisioned' };
   }
-  if (account.status !== 'ACTIVE' || !account.secretEnvelope) {
+  if (account.status !== 'ACTIVE') {
     return { ...linked, reason: 'account-exists-not-active' };
+  }
+  if (!account.secretEnvelope) {
+    // The prior system's bug: ACTIVE without a secret. Give it the
+    // legacy key it was meant to hold.
+    if (!run.apply) return { ...linked, action: 'repair' };
+    await sealInto(deps, tx, item, account.id, legacyKey);
+    await insertProvenance(tx, item, account.id, run);
+    return { ...linked, action: 'repaired' };
   }
   const same = accountHoldsKey(
     deps.vault,
@@ -416,6 +428,31 @@ async function createAccount(
     environment: item.environment,
   });
   return id;
+}
+
+/** Seals the legacy key into an existing secretless account. */
+async function sealInto(
+  deps: ProvisionDeps,
+  tx: Queryable,
+  item: ProvisionItem,
+  accountId: string,
+  key: string,
+): Promise<void> {
+  const envelope = deps.vault.seal(
+    key,
+    accountBinding(item.companyId, accountId),
+  );
+  await tx.query(
+    `UPDATE "IntegrationAccount"
+     SET "secretEnvelope" = $2, "keyVersion" = $3, "updatedAt" = now()
+     WHERE id = $1 AND "secretEnvelope" IS NULL`,
+    [accountId, envelope, envelopeKeyVersion(envelope)],
+  );
+  deps.logger.info({
+    event: 'migration.provision.account_repaired',
+    companyId: item.companyId,
+    integrationAccountId: accountId,
+  });
 }
 
 async function insertProvenance(

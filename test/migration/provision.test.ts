@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AccountService } from '../../src/accounts/account-service.js';
-import { operator } from '../../src/db/database.js';
+import { operator, owner } from '../../src/db/database.js';
 import {
   accountHoldsKey,
   provision,
@@ -252,5 +252,50 @@ describeEachDatabase('provisioning from legacy credentials', ({ db }) => {
       });
       expect(after.resumedAfter).toBeNull();
     });
+  });
+});
+
+describeEachDatabase('provisioning repairs the prior system', ({ db }) => {
+  it('gives an ACTIVE account without a secret the legacy key it lacked', async () => {
+    const company = await legacyCompany(db(), vault);
+    const accountId = `ia_repair_${company.id}`;
+    await db().transaction(owner, async (tx) => {
+      await tx.query(`ALTER TABLE "IntegrationAccount"
+        DROP CONSTRAINT "IntegrationAccount_active_has_secret"`);
+      await tx.query(
+        `INSERT INTO "IntegrationAccount" (id, "companyId", kind,
+           environment, status)
+         VALUES ($1, $2, 'EINVOICE_EPOSLOVANJE', 'TEST', 'ACTIVE')`,
+        [accountId, company.id],
+      );
+      await tx.query(`ALTER TABLE "IntegrationAccount"
+        ADD CONSTRAINT "IntegrationAccount_active_has_secret"
+        CHECK (status <> 'ACTIVE' OR "secretEnvelope" IS NOT NULL)
+        NOT VALID`);
+    });
+    const deps = { db: db(), vault, logger: silentLogger };
+
+    const dry = await provision(deps, { accountEnvironment: 'TEST' });
+    const applied = await provision(deps, {
+      apply: true,
+      accountEnvironment: 'TEST',
+    });
+
+    expect(dry.items.find((i) => i.companyId === company.id)?.action).toBe(
+      'repair',
+    );
+    expect(applied.items.find((i) => i.companyId === company.id)?.action).toBe(
+      'repaired',
+    );
+    const [account] = await accountsOf(db(), company.id);
+    expect(account?.source).toBe('legacy-einvoice-key');
+    expect(
+      accountHoldsKey(
+        vault,
+        company.id,
+        account as { id: string; secretEnvelope: string },
+        company.key as string,
+      ),
+    ).toBe(true);
   });
 });
