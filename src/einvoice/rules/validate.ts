@@ -2,7 +2,10 @@ import {
   createUblSchemaValidator,
   type UblSchemaValidator,
 } from '../../sandbox/xsd-validator.js';
-import { isTenantGateError } from '../../errors/tenantgate-error.js';
+import {
+  isTenantGateError,
+  TenantGateError,
+} from '../../errors/tenantgate-error.js';
 import { parseXml, type UblElement } from './dom.js';
 import { allRules, checkRules } from './engine.js';
 import type { Finding, Rule } from './types.js';
@@ -73,6 +76,44 @@ let defaultValidator: InvoiceValidator | undefined;
 export function validateInvoice(xml: string): Promise<InvoiceValidation> {
   defaultValidator ??= createInvoiceValidator();
   return defaultValidator.validate(xml);
+}
+
+/**
+ * The error for an invalid document: EINVOICE_INVALID naming the first
+ * error's rule and field, with every finding in `details.findings` (the
+ * list to store with the invoice).
+ */
+export function invoiceValidationError(
+  result: InvoiceValidation,
+): TenantGateError {
+  const errors = result.findings.filter((f) => f.severity === 'error');
+  const first = errors[0];
+  const summary = first
+    ? `${first.rule} (${first.field} at ${first.path}): ${first.message}`
+    : 'no error findings';
+  return new TenantGateError(
+    'EINVOICE_INVALID',
+    `document: fails ${errors.length} rule(s); first ${summary}`,
+    {
+      field: first?.field ?? 'document',
+      rule: first?.rule ?? 'none',
+      findings: result.findings,
+    },
+  );
+}
+
+/**
+ * Validates and throws EINVOICE_INVALID unless the document is valid;
+ * returns the warnings otherwise. For callers that must not send an
+ * invalid document.
+ */
+export async function assertValidInvoice(
+  xml: string,
+  validator: InvoiceValidator = { validate: validateInvoice },
+): Promise<Finding[]> {
+  const result = await validator.validate(xml);
+  if (!result.valid) throw invoiceValidationError(result);
+  return result.findings;
 }
 
 function verdict(findings: Finding[]): InvoiceValidation {

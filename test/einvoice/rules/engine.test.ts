@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { checkRulesXml } from '../../../src/einvoice/rules/engine.js';
-import { createInvoiceValidator } from '../../../src/einvoice/rules/validate.js';
+import {
+  assertValidInvoice,
+  createInvoiceValidator,
+} from '../../../src/einvoice/rules/validate.js';
 
 const sample = readFileSync(
   new URL(
@@ -101,5 +104,32 @@ describe('rule catalogue', () => {
     for (const r of allRules) {
       expect(r.field, r.id).toMatch(/^(BT|BG|HR-BT|HR-BG)-[0-9]+$|^XML$/);
     }
+  });
+});
+
+describe('assertValidInvoice', () => {
+  const validator = createInvoiceValidator({ schema: noSchema });
+
+  it('throws EINVOICE_INVALID carrying every finding', async () => {
+    const error = await assertValidInvoice(sample, validator).catch(
+      (e: unknown) => e,
+    );
+
+    expect(error).toMatchObject({
+      code: 'EINVOICE_INVALID',
+      retryable: false,
+      details: { rule: 'HR-BR-40', field: 'BT-2' },
+    });
+    const { findings } = (error as { details: { findings: unknown[] } })
+      .details;
+    expect(findings).toHaveLength(3);
+  });
+
+  it('returns nothing to report for a valid document', async () => {
+    const valid = sample
+      .replaceAll('12345678901', '12345678903')
+      .replace('2025-12-01', '2026-02-01');
+
+    expect(await assertValidInvoice(valid, validator)).toEqual([]);
   });
 });
