@@ -240,7 +240,7 @@ function rateOf(vat: VatModel, field: string): Decimal | undefined {
 function labelOf(vat: VatModel): string {
   if (vat.label) return vat.label;
   if (vat.category === 'S')
-    return `HR:PDV${new Decimal(vat.rate ?? 0).toString()}`;
+    return `HR:PDV${new Decimal(vat.rate ?? 0).toFixed()}`;
   return `HR:${vat.category}`;
 }
 
@@ -277,7 +277,7 @@ function vatBreakdown(model: InvoiceModel, nets: Decimal[]): Breakdown[] {
   return group(contributions(model, nets), (c) => {
     const rate = rateOf(c.vat, c.field);
     return {
-      key: `${c.vat.category}|${rate?.toString() ?? ''}`,
+      key: `${c.vat.category}|${rate?.toFixed() ?? ''}`,
       rate,
       label: labelOf(c.vat),
       category: c.vat.category,
@@ -301,7 +301,7 @@ function hrBreakdown(model: InvoiceModel, nets: Decimal[]): Breakdown[] {
     }
     const rate = rateOf(c.vat, c.field);
     return {
-      key: `${c.vat.category}|${rate?.toString() ?? ''}|${label}`,
+      key: `${c.vat.category}|${rate?.toFixed() ?? ''}|${label}`,
       rate,
       label,
       category: c.vat.category,
@@ -390,7 +390,7 @@ function hrExtension(
             t('cbc:Name', row.label, 'vat.label'),
             t(
               'cbc:Percent',
-              (row.rate ?? new Decimal(0)).toString(),
+              (row.rate ?? new Decimal(0)).toFixed(),
               'vat.rate',
             ),
             ...exemption(row.vat, row.category),
@@ -569,9 +569,7 @@ function taxCategory(
     name,
     t('cbc:ID', vat.category, `${field}.category`),
     withLabel ? t('cbc:Name', labelOf(vat), `${field}.label`) : [],
-    rate === undefined
-      ? []
-      : t('cbc:Percent', rate.toString(), `${field}.rate`),
+    rate === undefined ? [] : t('cbc:Percent', rate.toFixed(), `${field}.rate`),
     ...exemption(vat, vat.category).map((x, i) =>
       x.map((el) => ({
         ...el,
@@ -692,7 +690,7 @@ function lineElement(
       ...t('cbc:ID', line.id ?? String(i + 1), `${field}.id`),
       ...t(
         credit ? 'cbc:CreditedQuantity' : 'cbc:InvoicedQuantity',
-        dec(line.quantity, `${field}.quantity`).toString(),
+        dec(line.quantity, `${field}.quantity`).toFixed(),
         `${field}.quantity`,
         unit,
       ),
@@ -721,14 +719,14 @@ function lineElement(
         money(model, 'cbc:PriceAmount', dec(line.price, `${field}.price`)).map(
           (el) => ({
             ...el,
-            text: dec(line.price, `${field}.price`).toString(),
+            text: dec(line.price, `${field}.price`).toFixed(),
           }),
         ),
         line.baseQuantity === undefined
           ? []
           : t(
               'cbc:BaseQuantity',
-              dec(line.baseQuantity, `${field}.baseQuantity`).toString(),
+              dec(line.baseQuantity, `${field}.baseQuantity`).toFixed(),
               `${field}.baseQuantity`,
               unit,
             ),

@@ -238,3 +238,19 @@ describe('KPD classification', () => {
     );
   });
 });
+
+describe('decimal notation', () => {
+  it('writes tiny prices in plain notation, never with an exponent', () => {
+    const model = baseModel();
+    model.lines[0] = {
+      ...model.lines[0]!,
+      quantity: '1000000',
+      price: '0.00000012',
+    };
+    const { xml, totals } = buildUbl(model);
+
+    expect(xml).toContain('>0.00000012</cbc:PriceAmount>');
+    expect(xml).not.toMatch(/[0-9]e-[0-9]/);
+    expect(totals.lineExtension.toFixed(2)).toBe('0.12');
+  });
+});
