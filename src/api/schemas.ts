@@ -109,6 +109,23 @@ export const eInvoiceSchema = record({
   sentAt: nullableTime,
 });
 
+export const eInvoiceListItemSchema = record({
+  id: str,
+  direction: { type: 'string', enum: ['OUTBOUND', 'INBOUND'] },
+  status: str,
+  number: str,
+  issueDate: str,
+  buyerOib: nullableStr,
+  buyerName: nullableStr,
+  totalAmount: { type: ['string', 'null'], description: 'decimal, 2 places' },
+  currency: str,
+  providerKind: nullableStr,
+  providerRef: nullableStr,
+  integrationAccountId: nullableStr,
+  createdAt: time,
+  sentAt: nullableTime,
+});
+
 export const sendOutcomeSchema = record({
   invoice: eInvoiceSchema,
   duplicate: bool,

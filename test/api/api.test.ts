@@ -275,6 +275,36 @@ describeEachDatabase('HTTP API', ({ db }) => {
       expect(sent.text).not.toContain(tenant.accountKey as string);
     });
 
+    it("lists the company's e-invoices and serves a document, never another tenant's", async () => {
+      setFlags(h().platform, MIGRATING);
+      const tenant = await companyWithAccount(h().platform);
+      const own = await h().tenantKey(tenant.company.id);
+      const ublXml = invoiceFor(tenant);
+      await h().call('POST', '/v1/einvoices', {
+        token: own.token,
+        body: { ublXml },
+      });
+      const list = await h().call('GET', '/v1/einvoices?limit=10', own);
+      expect(list.status).toBe(200);
+      expect(list.body).toHaveLength(1);
+      const id = list.body[0].id as string;
+      expect(list.body[0]).toMatchObject({ direction: 'OUTBOUND' });
+
+      const doc = await h().call('GET', `/v1/einvoices/${id}/document`, own);
+      expect(doc.headers.get('content-type')).toContain('application/xml');
+      expect(doc.text).toBe(ublXml);
+
+      const other = await tenantWithKey();
+      const foreignList = await h().call('GET', '/v1/einvoices', other);
+      expect(foreignList.body).toEqual([]);
+      const foreignDoc = await h().call(
+        'GET',
+        `/v1/einvoices/${id}/document`,
+        other,
+      );
+      expectProblem(foreignDoc, 404, 'EINVOICE_NOT_FOUND');
+    });
+
     it("gives another tenant's key 404 on a crafted e-invoice id", async () => {
       setFlags(h().platform, MIGRATING);
       const tenant = await companyWithAccount(h().platform);
