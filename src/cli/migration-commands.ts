@@ -3,8 +3,15 @@ import type { Command } from 'commander';
 import { openTenantGate, type TenantGate } from '../app.js';
 import { loadSettings } from '../config/settings.js';
 import { EnvFlagSource } from '../flags/env-flags.js';
+import { accountBinding } from '../accounts/account-service.js';
+import { runAudit } from '../audit/audit.js';
 import { adopt } from '../migration/adopt.js';
 import { backfill } from '../migration/backfill.js';
+import {
+  collectEvidence,
+  evidenceMarkdown,
+  writeEvidence,
+} from '../migration/evidence.js';
 import { generateLegacyPlatform } from '../migration/legacy-demo.js';
 import {
   formatAdoptReport,
@@ -201,6 +208,33 @@ export function addMigrationCommands(program: Command, act: Act): void {
           },
           { migrate: false },
         ),
+      ),
+    );
+
+  program
+    .command('evidence')
+    .description('before/after evidence: counts by status, kind, company')
+    .option('--label <label>', 'before, after, ...', 'snapshot')
+    .option('--out <dir>', 'folder for the JSON and Markdown', 'evidence')
+    .option('--json', 'print JSON')
+    .action(
+      act(async (o) =>
+        withApp(async (app) => {
+          const audit = await runAudit(app.db, {
+            accountEnvironment: app.settings.accountEnvironment,
+            secretProbe: (a) =>
+              app.vault.canOpen(
+                a.secretEnvelope,
+                accountBinding(a.companyId, a.id),
+              ),
+          });
+          const evidence = await collectEvidence(app.db, o.label, audit);
+          const paths = writeEvidence(o.out, evidence);
+          if (o.json) printJson(evidence);
+          else console.log(evidenceMarkdown(evidence));
+          console.error(`written: ${paths.json}, ${paths.markdown}`);
+          return 0;
+        }),
       ),
     );
 }

@@ -130,3 +130,20 @@ export async function legacyKeysOf(
     [companyIds],
   );
 }
+
+/** How many companies still hold each kind of legacy credential. */
+export async function legacyCredentialCounts(
+  tx: Queryable,
+): Promise<{ withLegacyKey: number; withLegacyCertificate: number }> {
+  const rows = await tx.query<{ keys: number; certs: number }>(
+    `SELECT
+       (SELECT count(*)::int FROM "Company"
+        WHERE "eInvoiceApiKeyEncrypted" IS NOT NULL) AS keys,
+       (SELECT count(DISTINCT "companyId")::int FROM "FiscalCertificate")
+         AS certs`,
+  );
+  return {
+    withLegacyKey: rows[0]?.keys ?? 0,
+    withLegacyCertificate: rows[0]?.certs ?? 0,
+  };
+}
