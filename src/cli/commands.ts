@@ -15,6 +15,7 @@ import { addFlagCommands } from './flags-commands.js';
 import { addMetricsCommands } from './metrics-commands.js';
 import { addFiscalCommands } from './fiscal-commands.js';
 import { addMigrationCommands } from './migration-commands.js';
+import { addRolloutCommands } from './rollout-commands.js';
 
 type Run = (app: TenantGate) => Promise<number | void>;
 
@@ -64,6 +65,7 @@ export function buildProgram(exit: (code: number) => void): Command {
   addMigrationCommands(program, act);
   addFiscalCommands(program, act);
   addApiCommands(program, act);
+  addRolloutCommands(program, act);
 
   program
     .command('errors')
