@@ -16,6 +16,7 @@ import { addMetricsCommands } from './metrics-commands.js';
 import { addFiscalCommands } from './fiscal-commands.js';
 import { addMigrationCommands } from './migration-commands.js';
 import { addRolloutCommands } from './rollout-commands.js';
+import { addUblCommands } from './ubl-commands.js';
 
 type Run = (app: TenantGate) => Promise<number | void>;
 
@@ -66,6 +67,7 @@ export function buildProgram(exit: (code: number) => void): Command {
   addFiscalCommands(program, act);
   addApiCommands(program, act);
   addRolloutCommands(program, act);
+  addUblCommands(program, act);
 
   program
     .command('errors')
