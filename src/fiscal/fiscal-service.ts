@@ -99,7 +99,18 @@ export class FiscalService {
    * sent again.
    */
   async fiscalize(request: FiscalizeRequest): Promise<FiscalResult> {
-    const receipt = prepareReceipt(request.receipt);
+    return this.fiscalizePrepared(request, prepareReceipt(request.receipt));
+  }
+
+  /**
+   * Fiscalizes a receipt checked earlier (a queued one), reusing the
+   * FiscalRequest row `requestId` when given.
+   */
+  async fiscalizePrepared(
+    request: Omit<FiscalizeRequest, 'receipt'>,
+    receipt: Receipt,
+    requestId?: string,
+  ): Promise<FiscalResult> {
     const log: AttemptLog = {
       requestId: null,
       zki: null,
@@ -122,7 +133,7 @@ export class FiscalService {
         documentId: receiptNumber(receipt),
       },
       {
-        execute: (route) => this.send(route, receipt, log),
+        execute: (route) => this.send(route, receipt, log, requestId),
         record: (tx, attempt) =>
           this.record(tx, receipt, log, attempt.ok ? null : attempt.error),
       },
@@ -133,6 +144,7 @@ export class FiscalService {
     route: Route,
     receipt: Receipt,
     log: AttemptLog,
+    requestId?: string,
   ): Promise<FiscalResult> {
     const signer = this.usableSigner(route);
     const environment =
@@ -154,7 +166,7 @@ export class FiscalService {
       tenant(route.companyId),
       (tx) =>
         claimForSend(tx, {
-          id: `fr_${randomUUID()}`,
+          id: requestId ?? `fr_${randomUUID()}`,
           companyId: route.companyId,
           invoiceNumber: receiptNumber(receipt),
           zki,

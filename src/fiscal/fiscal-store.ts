@@ -85,6 +85,15 @@ export async function claimForSend(
     );
     return { previous, id: previous.id };
   }
+  const queued = await tx.query<{ id: string }>(
+    `UPDATE "FiscalRequest"
+        SET status = 'PROCESSING', zki = $2, "integrationAccountId" = $3,
+            "updatedAt" = now()
+      WHERE id = $1 AND status = 'QUEUED'
+      RETURNING id`,
+    [row.id, row.zki, row.integrationAccountId],
+  );
+  if (queued[0]) return { previous: null, id: row.id };
   await tx.query(
     `INSERT INTO "FiscalRequest" (id, "companyId", "messageType", status,
        "invoiceNumber", zki, "issuedAt", receipt, "integrationAccountId")
@@ -100,6 +109,31 @@ export async function claimForSend(
     ],
   );
   return { previous: null, id: row.id };
+}
+
+/** A receipt waiting for the worker: QUEUED, no ZKI yet. */
+export async function insertQueued(
+  tx: Queryable,
+  row: {
+    id: string;
+    companyId: string;
+    invoiceNumber: string;
+    issuedAt: Date;
+    receipt: StoredReceipt;
+  },
+): Promise<void> {
+  await tx.query(
+    `INSERT INTO "FiscalRequest" (id, "companyId", "messageType", status,
+       "invoiceNumber", "issuedAt", receipt)
+     VALUES ($1, $2, 'RACUN', 'QUEUED', $3, $4, $5)`,
+    [
+      row.id,
+      row.companyId,
+      row.invoiceNumber,
+      row.issuedAt,
+      JSON.stringify(row.receipt),
+    ],
+  );
 }
 
 /** Records the outcome of one send attempt. */

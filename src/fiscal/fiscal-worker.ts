@@ -1,0 +1,137 @@
+import { randomUUID } from 'node:crypto';
+import type PgBoss from 'pg-boss';
+import { tenant, type Database } from '../db/database.js';
+import { TenantGateError } from '../errors/tenantgate-error.js';
+import type { Logger } from '../logging/logger.js';
+import { receiptNumber, type FiscalService } from './fiscal-service.js';
+import {
+  findRequest,
+  insertQueued,
+  receiptFromStore,
+  storedReceipt,
+} from './fiscal-store.js';
+import { prepareReceipt, type ReceiptInput } from './receipt.js';
+
+/** The pg-boss queue of receipts to fiscalize. */
+export const FISCAL_QUEUE = 'fiscal-receipt';
+
+/** A job: which FiscalRequest row to send. */
+export interface FiscalJob {
+  requestId: string;
+  companyId: string;
+}
+
+export interface FiscalQueueDeps {
+  db: Database;
+  boss: PgBoss;
+  fiscal: FiscalService;
+  logger: Logger;
+}
+
+export interface WorkerOptions {
+  /** Jobs handled at once by this process. Default 4. */
+  concurrency?: number;
+  /** How often an idle worker polls, seconds. Default 0.5. */
+  pollingIntervalSeconds?: number;
+}
+
+/** Creates the queue (idempotent). Call once after `boss.start()`. */
+export async function createFiscalQueue(boss: PgBoss): Promise<void> {
+  await boss.createQueue(FISCAL_QUEUE, {
+    name: FISCAL_QUEUE,
+    retryLimit: 8,
+    retryDelay: 2,
+    retryBackoff: true,
+    // A worker that died mid-request is presumed gone after this; its
+    // job runs again and is resent as a late delivery, same ZKI.
+    expireInSeconds: 120,
+  });
+}
+
+/**
+ * Checks a receipt (INVALID_INPUT before anything is queued), stores it
+ * as a QUEUED FiscalRequest and queues its job. Returns the row's id.
+ */
+export async function enqueueReceipt(
+  deps: FiscalQueueDeps,
+  companyId: string,
+  input: ReceiptInput,
+): Promise<string> {
+  const receipt = prepareReceipt(input);
+  const id = `fr_${randomUUID()}`;
+  await deps.db.transaction(tenant(companyId), (tx) =>
+    insertQueued(tx, {
+      id,
+      companyId,
+      invoiceNumber: receiptNumber(receipt),
+      issuedAt: receipt.issuedAt,
+      receipt: storedReceipt(receipt),
+    }),
+  );
+  const job: FiscalJob = { requestId: id, companyId };
+  await deps.boss.send(FISCAL_QUEUE, job, { singletonKey: id });
+  return id;
+}
+
+/**
+ * Works the queue: QUEUED → PROCESSING → SUCCESS, FAILED (retried by
+ * pg-boss with backoff while CIS is unavailable or a reply was lost) or
+ * DEAD (CIS refused it; not retried). Returns a stop function.
+ */
+export async function startFiscalWorker(
+  deps: FiscalQueueDeps,
+  options: WorkerOptions = {},
+): Promise<() => Promise<void>> {
+  const log = deps.logger.child({ worker: FISCAL_QUEUE });
+  const ids: string[] = [];
+  for (let i = 0; i < (options.concurrency ?? 4); i++) {
+    ids.push(
+      await deps.boss.work<FiscalJob>(
+        FISCAL_QUEUE,
+        {
+          batchSize: 1,
+          pollingIntervalSeconds: options.pollingIntervalSeconds ?? 0.5,
+        },
+        async (jobs) => {
+          for (const job of jobs) await runJob(deps, log, job.data);
+        },
+      ),
+    );
+  }
+  return async () => {
+    for (const id of ids) await deps.boss.offWork({ id });
+  };
+}
+
+async function runJob(deps: FiscalQueueDeps, log: Logger, job: FiscalJob) {
+  const row = await deps.db.transaction(tenant(job.companyId), (tx) =>
+    findRequest(tx, job.requestId),
+  );
+  if (!row?.receipt || row.status === 'SUCCESS' || row.status === 'DEAD') {
+    return;
+  }
+  try {
+    const result = await deps.fiscal.fiscalizePrepared(
+      { companyId: job.companyId, origin: 'worker' },
+      receiptFromStore(row.receipt),
+      row.id,
+    );
+    log.info({
+      event: 'fiscal.job_done',
+      requestId: row.id,
+      companyId: job.companyId,
+      lateDelivery: result.lateDelivery,
+    });
+  } catch (error) {
+    const retry =
+      error instanceof TenantGateError &&
+      (error.retryable || error.code === 'SEND_OUTCOME_UNKNOWN');
+    log.warn({
+      event: retry ? 'fiscal.job_retry' : 'fiscal.job_dead',
+      requestId: row.id,
+      companyId: job.companyId,
+      code: error instanceof TenantGateError ? error.code : 'INTERNAL',
+    });
+    if (retry) throw error;
+  }
+}
