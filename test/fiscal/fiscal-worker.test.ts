@@ -137,7 +137,7 @@ suite('fiscal worker on pg-boss [postgres]', () => {
       pollingIntervalSeconds: 0.5,
     });
     try {
-      const ids = [];
+      const ids: string[] = [];
       for (const n of ['201', '202', '203']) {
         ids.push(
           await enqueueReceipt(deps, companyId, receiptOf({ number: n })),
