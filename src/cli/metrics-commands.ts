@@ -59,12 +59,14 @@ export function addMetricsCommands(program: Command, act: Act): void {
   metrics
     .command('rollup')
     .description('roll complete hours up; apply the retention setting')
+    .option('--from <date>', 'recompute from this hour (after an import)')
     .option('--json', 'print JSON')
     .action(
       act(async (o) =>
         withDb(async (db) => {
           const days = loadSettings().eventRetentionDays;
-          const rollup = await rollUpHours(db);
+          const from = o.from ? parseDate(o.from, 'from') : undefined;
+          const rollup = await rollUpHours(db, { from });
           const retention =
             days === undefined ? null : await applyRetention(db, { days });
           if (o.json) return printJson({ rollup, retention });

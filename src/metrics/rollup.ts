@@ -19,10 +19,12 @@ export interface RollupReport {
  * ago (default 5 minutes: an event is stamped when its transaction
  * starts, so an hour is complete only once its last transactions have
  * committed). Idempotent; concurrent runs wait on the state row.
+ * `from` recomputes from that hour on (after events were imported with
+ * past timestamps); by default only hours not rolled up yet.
  */
 export async function rollUpHours(
   db: Database,
-  options: { now?: Date; lagMs?: number } = {},
+  options: { now?: Date; lagMs?: number; from?: Date } = {},
 ): Promise<RollupReport> {
   const now = options.now ?? new Date();
   const lag = options.lagMs ?? 5 * 60_000;
@@ -40,7 +42,11 @@ export async function rollUpHours(
       `SELECT "rolledUpTo" FROM "OperationEventRollupState"
         WHERE id = 1 FOR UPDATE`,
     );
-    const from = new Date(state?.rolledUpTo ?? target);
+    const rolled = new Date(state?.rolledUpTo ?? target);
+    const from =
+      options.from && floorHour(options.from) < rolled
+        ? floorHour(options.from)
+        : rolled;
     if (from >= target) return { hours: 0, rolledUpTo: from };
 
     await tx.query(

@@ -150,3 +150,25 @@ describeEachDatabase('metrics over a crafted ledger', ({ db }) => {
     expect(Number(recent[0]?.n)).toBe(1);
   });
 });
+
+describeEachDatabase('rollups after an import of past events', ({ db }) => {
+  it('recompute from the hour given, so late events count', async () => {
+    await insertEvents(db(), [{ at: at('09:10') }]);
+    await rollUpHours(db(), { now: new Date(at('12:00')), lagMs: 0 });
+    await insertEvents(db(), [{ at: at('09:20'), path: 'V1' }]);
+    const hour: MetricsWindow = {
+      environment: 'production',
+      since: new Date(at('09:00')),
+      until: new Date(at('10:00')),
+    };
+    expect((await ledgerMetrics(db(), hour)).sampleSize).toBe(1);
+    await rollUpHours(db(), {
+      now: new Date(at('12:00')),
+      lagMs: 0,
+      from: new Date(at('09:30')),
+    });
+    const m = await ledgerMetrics(db(), hour);
+    expect(m.sampleSize).toBe(2);
+    expect(m.legacyPath).toEqual({ count: 1, sampleSize: 2, share: 0.5 });
+  });
+});
