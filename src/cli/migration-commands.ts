@@ -86,7 +86,7 @@ export function addMigrationCommands(program: Command, act: Act): void {
     .description('link historic rows to the accounts that served them')
     .option('--apply', 'write the links (default: dry run, report only)')
     .option('--restart', 'ignore the checkpoints of an interrupted run')
-    .option('--batch-size <n>', 'rows per batch', '2000')
+    .option('--batch-size <n>', 'rows per batch, at most', '5000')
     .option('--json', 'print JSON')
     .action(
       act(async (o) =>
