@@ -12,6 +12,8 @@ export const LEGACY_ADAPTERS: readonly string[] = [
   'src/enforcement/gate.ts',
   // stores a legacy key, as the prior system did (import, demo)
   'src/companies/company-service.ts',
+  // the fiscal demo seeds a legacy certificate, as the prior system did
+  'src/fiscal/demo.ts',
   // re-wraps legacy envelopes when the master key rotates
   'src/vault/rotation.ts',
   // the migration tooling: reads legacy credentials to move them
