@@ -80,8 +80,15 @@ export async function createApiServer(
       durationMs: Math.round(reply.elapsedTime),
     });
   });
+  // On close, requests in flight finish; their keep-alive connections
+  // then close instead of holding shutdown until the idle timeout.
+  let closing = false;
+  server.addHook('preClose', async () => {
+    closing = true;
+  });
   server.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    if (closing) reply.header('connection', 'close');
   });
 
   await server.register(swagger, openApiOptions());

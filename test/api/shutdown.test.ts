@@ -1,0 +1,44 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import { ApiKeyService } from '../../src/api/api-keys.js';
+import { startApi } from '../../src/api/server.js';
+import { describeEachDatabase } from '../support/databases.js';
+import {
+  companyWithAccount,
+  invoiceFor,
+  MIGRATING,
+  setFlags,
+  usePlatform,
+} from '../support/platform.js';
+import { apiAppOf, call } from './api-fixture.js';
+
+describeEachDatabase('HTTP API shutdown', ({ db }) => {
+  const platform = usePlatform(db);
+
+  describe('graceful close', () => {
+    it('finishes a send in flight, then refuses new connections', async () => {
+      const p = platform();
+      setFlags(p, MIGRATING);
+      const tenant = await companyWithAccount(p);
+      const keys = new ApiKeyService({ db: p.db, logger: p.logger });
+      const { token } = await keys.create({
+        kind: 'tenant',
+        companyId: tenant.company.id,
+      });
+      const api = await startApi(apiAppOf(p), { port: 0 });
+      p.simulator.injectFault({ kind: 'latency', ms: 1_000 });
+
+      const inFlight = call(api.url, 'POST', '/v1/einvoices', {
+        token,
+        body: { ublXml: invoiceFor(tenant) },
+      });
+      await sleep(300);
+      await api.close();
+
+      const answer = await inFlight;
+      expect(answer.status).toBe(201);
+      expect(answer.body.invoice.status).toBe('SENT');
+      await expect(call(api.url, 'GET', '/healthz')).rejects.toThrow();
+    });
+  });
+});
