@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { completeOib } from '../companies/oib.js';
 import type { Database, Queryable } from '../db/database.js';
+import { invalidInput } from '../errors/tenantgate-error.js';
 import type { Logger } from '../logging/logger.js';
 import type { SecretBinding } from '../vault/envelope.js';
 
@@ -94,6 +95,18 @@ export async function generateLegacyPlatform(
   const requests = options.fiscalRequestsPerCompany ?? 5;
 
   await deps.db.withOwnerSession(async (session) => {
+    const existing = await session.query(
+      `SELECT 1 FROM information_schema.tables
+       WHERE table_schema = current_schema() AND table_name = 'Company'`,
+    );
+    if (existing.length > 0) {
+      throw invalidInput(
+        'database',
+        'empty',
+        'database: the legacy demo needs an empty database; point ' +
+          'TENANTGATE_DATA_DIR or DATABASE_URL at a new one',
+      );
+    }
     await session.exec(readFileSync(LEGACY_SCHEMA, 'utf8'));
   });
 

@@ -106,6 +106,13 @@ for (const backend of backends) {
         ).rejects.toThrow(/EInvoice_account_same_company/);
       });
 
+      it('refuses to build a legacy platform over an existing one', async () => {
+        await expect(
+          generateLegacyPlatform(deps(), { companies: 1 }),
+        ).rejects.toThrow(/needs an empty database/);
+        if (db instanceof PgliteDatabase) await db.dropPrivileges();
+      });
+
       it('is a no-op the second time', async () => {
         const again = await adopt({ db, logger: silentLogger });
         if (db instanceof PgliteDatabase) await db.dropPrivileges();
