@@ -43,6 +43,7 @@ export function addFlagCommands(program: Command, act: Act): void {
     .command('list')
     .description('stored values, env overrides, effective values, on since')
     .option('--env <env>', 'staging or production (default: configured)')
+    .option('--company <id>', 'effective values for this company')
     .option('--json', 'print JSON')
     .action(act(async (o) => withStore((store) => listFlags(store, o))));
 
@@ -113,7 +114,7 @@ export function addFlagCommands(program: Command, act: Act): void {
 
 async function listFlags(
   store: FlagStore,
-  o: { env?: string; json?: boolean },
+  o: { env?: string; company?: string; json?: boolean },
 ): Promise<void> {
   const settings = loadSettings();
   const environment = checkEnv(o.env ?? settings.deploymentEnvironment);
@@ -125,12 +126,17 @@ async function listFlags(
       environment === settings.deploymentEnvironment
         ? settings.flags[flag]
         : undefined;
-    const effective = effectiveValue(flag, envValue, stored);
+    const effective = effectiveValue(flag, envValue, stored, o.company);
     rows.push({
       flag,
       environment,
       stored: describeValue(stored?.environmentWide ?? null),
       overrides: stored?.overrides.size ?? 0,
+      ...(o.company === undefined
+        ? {}
+        : {
+            override: describeValue(stored?.overrides.get(o.company) ?? null),
+          }),
       envVariable: envValue ?? null,
       effective: effective.value,
       source: effective.source,
