@@ -11,7 +11,9 @@ import {
   type ReadinessReport,
 } from '../rollout/checks.js';
 import { formatReadiness } from '../rollout/checklist.js';
-import { printJson } from './io.js';
+import { RolloutController } from '../rollout/controller.js';
+import type { GateResult } from '../rollout/rollout-store.js';
+import { printJson, printTable } from './io.js';
 
 type Act = <A extends unknown[]>(
   fn: (...args: A) => Promise<number>,
@@ -57,6 +59,115 @@ export async function readinessOf(
   );
 }
 
+/** The controller over the running platform's one database. */
+export function controllerOf(app: TenantGate): RolloutController {
+  return new RolloutController({
+    control: app.db,
+    databases: { staging: app.db, production: app.db },
+    audits: async () => {
+      const report = await runAudit(app.db, {
+        accountEnvironment: app.settings.accountEnvironment,
+        secretProbe: (a) =>
+          app.vault.canOpen(
+            a.secretEnvelope,
+            accountBinding(a.companyId, a.id),
+          ),
+      });
+      return [{ label: 'shared', report }];
+    },
+    logger: app.logger,
+  });
+}
+
+function printGates(gates: GateResult[]): void {
+  printTable(
+    gates.map((g) => ({
+      gate: g.gate,
+      status: g.status,
+      numbers: g.numbers,
+    })),
+  );
+}
+
+const ACTOR = '--actor <name>';
+const ACTOR_HELP = 'who acts (default: $USER)';
+const actorOf = (o: { actor?: string }) =>
+  o.actor ?? process.env.USER ?? 'operator';
+
+function addStageCommands(rollout: Command, act: Act): void {
+  rollout
+    .command('status')
+    .description('the stage and the gates of the next step')
+    .option('--json', 'print JSON')
+    .option('--wait', 'exit 1 unless the next step can be taken')
+    .action(
+      act(async (o: { json?: boolean; wait?: boolean }) =>
+        withApp(async (app) => {
+          const status = await controllerOf(app).status();
+          if (o.json) printJson(status);
+          else {
+            console.log(
+              `stage ${status.stage} since ` +
+                `${status.stageStartedAt.toISOString()}; next ` +
+                `${status.next ?? '-'}` +
+                (status.approvalNeeded ? ' (needs --approve NAME)' : ''),
+            );
+            printGates(status.gates);
+          }
+          return o.wait && !status.canAdvance ? 1 : 0;
+        }),
+      ),
+    );
+  rollout
+    .command('advance')
+    .description('enter the next stage when its gates pass')
+    .option('--approve <name>', 'the named approval the stage needs')
+    .option('--reason <text>', 'why (default: rollout: enter STAGE)')
+    .option(ACTOR, ACTOR_HELP)
+    .option('--json', 'print JSON')
+    .action(
+      act(async (o) =>
+        withApp(async (app) => {
+          const report = await controllerOf(app).advance({
+            actor: actorOf(o),
+            approval: o.approve,
+            reason: o.reason,
+          });
+          if (o.json) printJson(report);
+          else {
+            console.log(
+              report.advanced
+                ? `${report.from} -> ${report.to}`
+                : `stays at ${report.from}: blocked by ${report.blockedBy}`,
+            );
+            printGates(report.gates);
+          }
+          return report.advanced ? 0 : 1;
+        }),
+      ),
+    );
+  for (const name of ['pause', 'resume'] as const) {
+    rollout
+      .command(name)
+      .description(`${name} the rollout`)
+      .option('--reason <text>', 'why (required to pause)')
+      .option(ACTOR, ACTOR_HELP)
+      .action(
+        act(async (o) =>
+          withApp(async (app) => {
+            const c = controllerOf(app);
+            const request = { actor: actorOf(o), reason: o.reason };
+            const t =
+              name === 'pause'
+                ? await c.pause(request)
+                : await c.resume(request);
+            console.log(`${t.fromStage} -> ${t.toStage}`);
+          }),
+        ),
+      );
+  }
+}
+
 /** `tenantgate readiness` and `tenantgate rollout ...`. */
 export function addRolloutCommands(program: Command, act: Act): void {
   program
@@ -82,6 +193,11 @@ export function addRolloutCommands(program: Command, act: Act): void {
         }),
       ),
     );
+
+  const rollout = program
+    .command('rollout')
+    .description('stages, gates, rollback, evidence and sign-off');
+  addStageCommands(rollout, act);
 }
 
 function count(text: string | undefined, field: string): number | undefined {

@@ -1,0 +1,212 @@
+import { expect, it } from 'vitest';
+import { FlagStore } from '../../src/flags/flag-store.js';
+import { createLogger } from '../../src/logging/logger.js';
+import { RolloutController } from '../../src/rollout/controller.js';
+import { insertEvents } from '../metrics/ledger-builders.js';
+import {
+  allFlagsOnFor,
+  DAY_MS,
+  describeRollout,
+  healthyBoth,
+  insertHealthy,
+  NOW,
+  sourcesOf,
+  type RolloutDatabases,
+} from './support.js';
+
+const HOUR_MS = 3_600_000;
+
+/** A controller on a clock the test moves. */
+function controllerOn(dbs: RolloutDatabases) {
+  const clock = { now: NOW };
+  const controller = new RolloutController({
+    control: dbs.production,
+    databases: { staging: dbs.staging, production: dbs.production },
+    audits: async () => (await sourcesOf(dbs)).audits,
+    logger: createLogger('silent'),
+    now: () => clock.now,
+  });
+  return { clock, controller };
+}
+
+async function enforcement(
+  dbs: RolloutDatabases,
+  env: 'staging' | 'production',
+) {
+  const rows = await new FlagStore(dbs[env]).list(env);
+  return rows.find((r) => r.flag === 'FF_ENFORCE_INTEGRATION_ACCOUNT')?.enabled;
+}
+
+describeRollout(
+  'rollout stages',
+  (dbs) => {
+    it('walks from LEGACY to COMPLETE on a simulated clock', async () => {
+      const d = dbs();
+      await allFlagsOnFor(d, 8);
+      await healthyBoth(d);
+      const { clock, controller } = controllerOn(d);
+      const ops = { actor: 'ops@example.hr' };
+
+      const first = await controller.advance(ops);
+      expect(first).toMatchObject({ advanced: true, to: 'STAGING_ENFORCED' });
+      expect(await enforcement(d, 'staging')).toBe(true);
+
+      const early = await controller.advance(ops);
+      expect(early).toMatchObject({ advanced: false, blockedBy: 'gates' });
+      expect(early.gates[0]).toMatchObject({
+        gate: 'watch_window_elapsed',
+        status: 'INCONCLUSIVE',
+      });
+
+      clock.now = new Date(NOW.getTime() + 25 * HOUR_MS);
+      await insertHealthy(d.staging, 'staging', 100, clock.now, 24 * HOUR_MS);
+      const second = await controller.advance(ops);
+      expect(second).toMatchObject({
+        advanced: true,
+        to: 'PRODUCTION_SOFT_FAIL',
+      });
+      expect(await enforcement(d, 'production')).toBe(false);
+
+      const start = clock.now;
+      clock.now = new Date(start.getTime() + 25 * HOUR_MS);
+      await insertHealthy(
+        d.production,
+        'production',
+        100,
+        clock.now,
+        24 * HOUR_MS,
+      );
+      const unapproved = await controller.advance(ops);
+      expect(unapproved).toMatchObject({
+        advanced: false,
+        blockedBy: 'approval',
+      });
+      const third = await controller.advance({
+        ...ops,
+        approval: 'Ana Horvat',
+      });
+      expect(third).toMatchObject({
+        advanced: true,
+        to: 'PRODUCTION_ENFORCED',
+      });
+      expect(await enforcement(d, 'production')).toBe(true);
+
+      const enforcedAt = clock.now;
+      clock.now = new Date(enforcedAt.getTime() + 7 * DAY_MS + HOUR_MS);
+      await insertHealthy(
+        d.production,
+        'production',
+        100,
+        clock.now,
+        7 * DAY_MS,
+      );
+      const notProbed = await controller.advance(ops);
+      expect(
+        notProbed.gates.find((g) => g.gate === 'probe_blocked'),
+      ).toMatchObject({ status: 'INCONCLUSIVE' });
+      await insertEvents(d.production, [
+        {
+          at: new Date(clock.now.getTime() - HOUR_MS).toISOString(),
+          origin: 'probe',
+          path: 'V1',
+          outcome: 'BLOCKED',
+          errorName: 'IntegrationRequiredError',
+        },
+      ]);
+      const last = await controller.advance(ops);
+      expect(last).toMatchObject({ advanced: true, to: 'COMPLETE' });
+
+      const history = await controller.store.transitions();
+      expect(history.map((t) => t.toStage)).toEqual([
+        'STAGING_ENFORCED',
+        'PRODUCTION_SOFT_FAIL',
+        'PRODUCTION_ENFORCED',
+        'COMPLETE',
+      ]);
+      expect(history[2]?.approval).toBe('Ana Horvat');
+      const stored = await controller.store.evaluations(1000);
+      const legacyPath = stored.find(
+        (e) => e.gate === 'all_v2' && e.stage === 'PRODUCTION_ENFORCED',
+      );
+      expect(legacyPath?.numbers).toMatchObject({ count: 0 });
+    });
+
+    it('refuses to leave LEGACY while a prerequisite is not READY', async () => {
+      const d = dbs();
+      await allFlagsOnFor(d, 3);
+      await healthyBoth(d);
+      const { controller } = controllerOn(d);
+
+      const report = await controller.advance({ actor: 'ops' });
+
+      expect(report).toMatchObject({ advanced: false, blockedBy: 'gates' });
+      const failed = report.gates.filter((g) => g.status === 'FAIL');
+      expect(failed.map((g) => g.gate)).toContain(
+        'readiness.flags.staging.FF_INTEGRATION_ACCOUNT_FISCAL',
+      );
+      expect(await enforcement(d, 'staging')).toBeUndefined();
+      expect((await controller.status()).stage).toBe('LEGACY');
+    });
+
+    it('keeps soft-fail while an operation would have been blocked', async () => {
+      const d = dbs();
+      await allFlagsOnFor(d, 8);
+      await healthyBoth(d);
+      const { clock, controller } = controllerOn(d);
+      await controller.advance({ actor: 'ops' });
+      clock.now = new Date(NOW.getTime() + 25 * HOUR_MS);
+      await insertHealthy(d.staging, 'staging', 100, clock.now, 24 * HOUR_MS);
+      await controller.advance({ actor: 'ops' });
+      const start = clock.now;
+      clock.now = new Date(start.getTime() + 25 * HOUR_MS);
+      await insertHealthy(
+        d.production,
+        'production',
+        100,
+        clock.now,
+        24 * HOUR_MS,
+      );
+      await insertEvents(d.production, [
+        {
+          at: new Date(clock.now.getTime() - HOUR_MS).toISOString(),
+          path: 'V1',
+          wouldBlock: true,
+        },
+      ]);
+
+      const report = await controller.advance({
+        actor: 'ops',
+        approval: 'Ana Horvat',
+      });
+
+      expect(report.advanced).toBe(false);
+      expect(
+        report.gates.find((g) => g.gate === 'no_would_block'),
+      ).toMatchObject({ status: 'FAIL', numbers: { count: 1 } });
+      expect(report.gates.find((g) => g.gate === 'all_v2')).toMatchObject({
+        status: 'FAIL',
+      });
+    });
+
+    it('pauses and resumes with a fresh watch window', async () => {
+      const d = dbs();
+      await allFlagsOnFor(d, 8);
+      await healthyBoth(d);
+      const { clock, controller } = controllerOn(d);
+      await controller.advance({ actor: 'ops' });
+
+      clock.now = new Date(NOW.getTime() + HOUR_MS);
+      await controller.pause({ actor: 'ops', reason: 'CIS outage' });
+      await expect(controller.advance({ actor: 'ops' })).rejects.toThrow(
+        /PAUSED/,
+      );
+      clock.now = new Date(NOW.getTime() + 2 * HOUR_MS);
+      await controller.resume({ actor: 'ops' });
+
+      const status = await controller.status();
+      expect(status.stage).toBe('STAGING_ENFORCED');
+      expect(status.stageStartedAt).toEqual(clock.now);
+    });
+  },
+  ['shared'],
+);
