@@ -129,9 +129,9 @@ export const codeListRules: Rule[] = [
   codeRule(
     'BR-CL-10',
     'BT-29',
-    'Party identifier scheme (@schemeID) shall be coded using ISO/IEC 6523 ICD (or SEPA)',
+    'Party identifier scheme (@schemeID) shall be coded using ISO/IEC 6523 ICD (SEPA only for the seller and payee creditor id)',
     (doc) => partyIdentifiers(doc),
-    (v) => isIcd(v) || v === 'SEPA',
+    (v, el) => isIcd(v) || (v === 'SEPA' && sepaAllowed(el)),
     (el) => attr(el, 'schemeID'),
   ),
   codeRule(
@@ -224,10 +224,22 @@ export const codeListRules: Rule[] = [
 ];
 
 function partyIdentifiers(doc: UblDocument): UblElement[] {
-  const parties = [doc.seller, doc.buyer, kid(doc.root, 'PayeeParty')];
+  const parties = [
+    doc.seller,
+    doc.buyer,
+    kid(doc.root, 'PayeeParty'),
+    kid(doc.root, 'TaxRepresentativeParty'),
+  ];
   return parties
     .flatMap((p) => all(p, 'PartyIdentification/ID'))
     .filter((el) => el.hasAttribute('schemeID'));
+}
+
+/** SEPA creditor ids identify the seller (BT-29) or the payee (BT-90). */
+function sepaAllowed(id: UblElement): boolean {
+  const party = id.parentNode?.parentNode;
+  if (party?.localName === 'PayeeParty') return true;
+  return party?.parentNode?.localName === 'AccountingSupplierParty';
 }
 
 function allowanceReasonCodes(doc: UblDocument): UblElement[] {

@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { kids, parseXml, text } from './dom.js';
 import { allRules, checkRules } from './engine.js';
-import type { Rule } from './types.js';
+import type { Finding, Rule } from './types.js';
 
 /** What one test invoice expects of one rule. */
 export interface SuiteCase {
@@ -10,6 +10,8 @@ export interface SuiteCase {
   rule: string;
   /** `success`: the rule must hold; `error`/`warning`: it must fire. */
   expect: 'success' | 'error' | 'warning';
+  /** How many findings the rule must give, when the suite says. */
+  count?: number;
   description: string;
 }
 
@@ -51,7 +53,7 @@ export async function runUnitSuite(
         ['Invoice', 'CreditNote'].includes(el.localName ?? ''),
       );
       if (!invoice) continue;
-      const fired = new Set(checkRules(invoice, { rules }).map((f) => f.rule));
+      const findings = checkRules(invoice, { rules });
       for (const c of casesOf(file, test)) {
         const entry = byRule.get(c.rule) ?? {
           rule: c.rule,
@@ -63,8 +65,8 @@ export async function runUnitSuite(
         byRule.set(c.rule, entry);
         entry.cases += 1;
         if (!entry.implemented) continue;
-        if (fired.has(c.rule) === (c.expect !== 'success')) entry.agreed += 1;
-        else entry.disagreements.push(`${c.expect}: ${c.description}`);
+        if (agrees(c, findings)) entry.agreed += 1;
+        else entry.disagreements.push(describe(c, findings));
       }
     }
   }
@@ -83,10 +85,35 @@ function casesOf(
       if (expect !== 'success' && expect !== 'error' && expect !== 'warning') {
         continue;
       }
-      out.push({ file, rule: text(el) ?? '', expect, description });
+      const number = el.getAttribute('number');
+      out.push({
+        file,
+        rule: text(el) ?? '',
+        expect,
+        description,
+        ...(number ? { count: Number(number) } : {}),
+      });
     }
   }
   return out;
+}
+
+/**
+ * A case agrees when the rule stays silent for `success`, and otherwise
+ * fires with the expected severity, as many times as the suite says.
+ */
+function agrees(c: SuiteCase, findings: Finding[]): boolean {
+  const own = findings.filter((f) => f.rule === c.rule);
+  if (c.expect === 'success') return own.length === 0;
+  if (own.length === 0) return false;
+  if (own.some((f) => f.severity !== c.expect)) return false;
+  return c.count === undefined || own.length === c.count;
+}
+
+function describe(c: SuiteCase, findings: Finding[]): string {
+  const got = findings.filter((f) => f.rule === c.rule).length;
+  const want = c.count === undefined ? '' : ` ×${c.count}`;
+  return `${c.file}: ${c.expect}${want}, got ${got}: ${c.description}`;
 }
 
 function summarize(rules: RuleAgreement[]): SuiteReport {
