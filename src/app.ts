@@ -44,6 +44,13 @@ export interface OpenOptions {
   allowLocalKey?: boolean;
   /** Apply migrations when opening. Default true. */
   migrate?: boolean;
+  /**
+   * Record this process's effective flag values (at start and on each
+   * change) for the flag history. Default false: one-off commands run
+   * from an operator's shell must not count as a deployment; the
+   * service (`npm start`) records.
+   */
+  recordFlags?: boolean;
 }
 
 /** Opens the database and wires every service from the settings. */
@@ -55,7 +62,9 @@ export async function openTenantGate(
   const { ring, localKeyFile } = keyRingFor(settings, options);
   const vault = new Vault(ring);
   const db = await openDatabase(settings, { migrate: options.migrate });
-  const flags = options.flags ?? (await startFlags(settings, db, logger));
+  const flags =
+    options.flags ??
+    (await startFlags(settings, db, logger, options.recordFlags ?? false));
   const notifier = settings.alertWebhookUrl
     ? new LedgerNotifier({ db, logger, webhookUrl: settings.alertWebhookUrl })
     : null;
@@ -103,6 +112,7 @@ async function startFlags(
   settings: Settings,
   db: Database,
   logger: Logger,
+  record: boolean,
 ): Promise<StoreFlagSource> {
   try {
     return await StoreFlagSource.start({
@@ -111,6 +121,7 @@ async function startFlags(
       environment: settings.deploymentEnvironment,
       envFlags: settings.flags,
       pollMs: settings.flagPollMs,
+      record,
     });
   } catch (error) {
     await db.close();

@@ -30,6 +30,7 @@ async function main(argv: string[]): Promise<number> {
   const simulator = await startEposlovanjeSimulator();
   const app = await openTenantGate(settings, {
     allowLocalKey: true,
+    recordFlags: true,
     endpoints: { EINVOICE_EPOSLOVANJE: simulator.url },
   });
   announce(app, simulator.url);
