@@ -415,15 +415,23 @@ function hrExtension(
   );
 }
 
-function exemption(vat: VatModel, category: string): XmlElement[][] {
+function exemption(
+  vat: VatModel,
+  category: string,
+  field = 'vat',
+): XmlElement[][] {
   if (category === 'S' || category === 'Z') return [];
   return [
     t(
       'cbc:TaxExemptionReasonCode',
       vat.exemptionReasonCode,
-      'vat.exemptionReasonCode',
+      `${field}.exemptionReasonCode`,
     ),
-    t('cbc:TaxExemptionReason', vat.exemptionReason, 'vat.exemptionReason'),
+    t(
+      'cbc:TaxExemptionReason',
+      vat.exemptionReason,
+      `${field}.exemptionReason`,
+    ),
   ];
 }
 
@@ -570,15 +578,7 @@ function taxCategory(
     t('cbc:ID', vat.category, `${field}.category`),
     withLabel ? t('cbc:Name', labelOf(vat), `${field}.label`) : [],
     rate === undefined ? [] : t('cbc:Percent', rate.toFixed(), `${field}.rate`),
-    ...exemption(vat, vat.category).map((x, i) =>
-      x.map((el) => ({
-        ...el,
-        text: checkText(
-          el.text ?? '',
-          `${field}.${i === 0 ? 'exemptionReasonCode' : 'exemptionReason'}`,
-        ),
-      })),
-    ),
+    ...exemption(vat, vat.category, field),
     e('cac:TaxScheme', t('cbc:ID', 'VAT', field)),
   );
 }
