@@ -54,8 +54,14 @@ export const problemSchema = {
 
 /** The problem responses every authenticated route may give. */
 export const problemResponses = {
-  '4xx': problemSchema,
-  '5xx': problemSchema,
+  '4xx': {
+    description: 'Problem details',
+    content: { 'application/problem+json': { schema: problemSchema } },
+  },
+  '5xx': {
+    description: 'Problem details',
+    content: { 'application/problem+json': { schema: problemSchema } },
+  },
 } as const;
 
 export const accountSchema = record({

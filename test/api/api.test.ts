@@ -65,6 +65,15 @@ describeEachDatabase('HTTP API', ({ db }) => {
         ]),
       );
       expect(doc.text).not.toContain('secretEnvelope');
+      const create = doc.body.paths['/v1/accounts'].post;
+      expect(
+        create.responses['4XX'].content['application/problem+json'].schema
+          .properties.code,
+      ).toBeDefined();
+      expect(
+        create.requestBody.content['application/json'].schema.properties.secret
+          .writeOnly,
+      ).toBe(true);
     });
   });
 

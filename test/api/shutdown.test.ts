@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { ApiKeyService } from '../../src/api/api-keys.js';
 import { startApi } from '../../src/api/server.js';
+import { operator } from '../../src/db/database.js';
 import { describeEachDatabase } from '../support/databases.js';
 import {
   companyWithAccount,
@@ -14,6 +15,19 @@ import { apiAppOf, call } from './api-fixture.js';
 
 describeEachDatabase('HTTP API shutdown', ({ db }) => {
   const platform = usePlatform(db);
+
+  /** Waits until the send has claimed its row: it is in flight. */
+  async function claimed(companyId: string): Promise<void> {
+    for (;;) {
+      const rows = await platform().db.transaction(operator, (tx) =>
+        tx.query('SELECT 1 FROM "EInvoice" WHERE "companyId" = $1', [
+          companyId,
+        ]),
+      );
+      if (rows.length > 0) return;
+      await sleep(20);
+    }
+  }
 
   describe('graceful close', () => {
     it('finishes a send in flight, then refuses new connections', async () => {
@@ -32,7 +46,7 @@ describeEachDatabase('HTTP API shutdown', ({ db }) => {
         token,
         body: { ublXml: invoiceFor(tenant) },
       });
-      await sleep(300);
+      await claimed(tenant.company.id);
       await api.close();
 
       const answer = await inFlight;
