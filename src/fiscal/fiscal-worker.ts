@@ -29,8 +29,13 @@ export interface FiscalQueueDeps {
 }
 
 export interface WorkerOptions {
-  /** Jobs handled at once by this process. Default 4. */
+  /** Polling loops of this process. Default 2. */
   concurrency?: number;
+  /**
+   * Jobs one loop fetches and runs at once. Default 8. pg-boss polls at
+   * most every 0.5 s per loop, so this sets the ceiling of throughput.
+   */
+  batchSize?: number;
   /** How often an idle worker polls, seconds. Default 0.5. */
   pollingIntervalSeconds?: number;
 }
@@ -84,16 +89,26 @@ export async function startFiscalWorker(
 ): Promise<() => Promise<void>> {
   const log = deps.logger.child({ worker: FISCAL_QUEUE });
   const ids: string[] = [];
-  for (let i = 0; i < (options.concurrency ?? 4); i++) {
+  for (let i = 0; i < (options.concurrency ?? 2); i++) {
     ids.push(
       await deps.boss.work<FiscalJob>(
         FISCAL_QUEUE,
         {
-          batchSize: 1,
+          batchSize: options.batchSize ?? 8,
           pollingIntervalSeconds: options.pollingIntervalSeconds ?? 0.5,
         },
         async (jobs) => {
-          for (const job of jobs) await runJob(deps, log, job.data);
+          // One failed job must not fail the batch: fail it alone so
+          // pg-boss retries just that one; the rest complete.
+          await Promise.all(
+            jobs.map((job) =>
+              runJob(deps, log, job.data).catch((error: unknown) =>
+                deps.boss.fail(FISCAL_QUEUE, job.id, {
+                  message: error instanceof Error ? error.message : 'failed',
+                }),
+              ),
+            ),
+          );
         },
       ),
     );
