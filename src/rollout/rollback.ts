@@ -1,0 +1,307 @@
+import { operator, type Database } from '../db/database.js';
+import { ERROR_CATALOGUE } from '../errors/catalogue.js';
+import { invalidInput } from '../errors/tenantgate-error.js';
+import { FlagStore } from '../flags/flag-store.js';
+import type { DeploymentEnvironment } from '../flags/flag-value.js';
+import { ENFORCE_FLAG, type RolloutController } from './controller.js';
+import type { DeployHook, HookStep } from './deploy-hooks.js';
+import type { GateResult, Transition } from './rollout-store.js';
+import { enforcing, type ForwardStage, type Stage } from './stages.js';
+
+/** The rollback criteria's thresholds. */
+export interface RollbackOptions {
+  /** The rolling window. Default 15 minutes (the spec's first 15). */
+  windowMs: number;
+  /** Operations the error rate needs before it can breach. Default 50. */
+  minSample: number;
+  /** Largest integration-layer failure share. Default 0.01 (spec: 1%). */
+  maxErrorRate: number;
+}
+
+export const ROLLBACK_DEFAULTS: RollbackOptions = {
+  windowMs: 15 * 60_000,
+  minSample: 50,
+  maxErrorRate: 0.01,
+};
+
+const LAYER_BY_NAME = new Map<string, string>(
+  Object.values(ERROR_CATALOGUE).map((e) => [e.name, e.layer]),
+);
+
+/** The criteria over the window, and what they call for. */
+export interface CriteriaReport {
+  environment: DeploymentEnvironment;
+  results: GateResult[];
+  /** The first critical criterion that failed, or null. */
+  breach: string | null;
+  /** Counterpart failures above the threshold: pause, not roll back. */
+  counterpartOutage: boolean;
+}
+
+/**
+ * Evaluates the rollback criteria over the rolling window: any
+ * TenantViolationError, any IntegrationRequiredError from a legitimate
+ * operation, integration-layer failures above the rate. Counterpart
+ * failures (CIS or intermediary down) are reported apart.
+ */
+export async function evaluateRollbackCriteria(
+  db: Database,
+  environment: DeploymentEnvironment,
+  now: Date,
+  o: RollbackOptions = ROLLBACK_DEFAULTS,
+): Promise<CriteriaReport> {
+  const since = new Date(now.getTime() - o.windowMs);
+  const rows = await db.transaction(operator, (tx) =>
+    tx.query<{
+      errorName: string | null;
+      errorLayer: string | null;
+      outcome: string;
+      count: string | number;
+    }>(
+      `SELECT "errorName", "errorLayer", outcome, count(*) AS count
+         FROM "OperationEvent"
+        WHERE environment = $1 AND origin <> 'probe'
+          AND at >= $2 AND at <= $3
+        GROUP BY 1, 2, 3`,
+      [environment, since, now],
+    ),
+  );
+  let total = 0;
+  let violations = 0;
+  let required = 0;
+  let integration = 0;
+  let counterpart = 0;
+  for (const r of rows) {
+    const n = Number(r.count);
+    total += n;
+    if (r.errorName === 'TenantViolationError') violations += n;
+    if (r.errorName === 'IntegrationRequiredError') required += n;
+    if (r.outcome === 'SUCCESS') continue;
+    const layer =
+      r.errorLayer ?? LAYER_BY_NAME.get(r.errorName ?? '') ?? 'internal';
+    if (layer === 'integration') integration += n;
+    if (layer === 'counterpart') counterpart += n;
+  }
+  const window = { since: since.toISOString(), until: now.toISOString() };
+  const rate = (n: number) => (total === 0 ? null : n / total);
+  const over = (n: number) =>
+    total >= o.minSample && n / total > o.maxErrorRate;
+  const results: GateResult[] = [
+    {
+      gate: 'rollback.tenant_violation',
+      status: violations > 0 ? 'FAIL' : 'PASS',
+      numbers: { count: violations, sampleSize: total, ...window },
+    },
+    {
+      gate: 'rollback.integration_required',
+      status: required > 0 ? 'FAIL' : 'PASS',
+      numbers: { count: required, sampleSize: total, ...window },
+    },
+    {
+      gate: 'rollback.integration_error_rate',
+      status: over(integration)
+        ? 'FAIL'
+        : total >= o.minSample
+          ? 'PASS'
+          : 'INCONCLUSIVE',
+      numbers: {
+        failures: integration,
+        sampleSize: total,
+        rate: rate(integration),
+        maxRate: o.maxErrorRate,
+        minSample: o.minSample,
+        ...window,
+      },
+    },
+    {
+      gate: 'pause.counterpart_error_rate',
+      status: over(counterpart) ? 'FAIL' : 'PASS',
+      numbers: {
+        failures: counterpart,
+        sampleSize: total,
+        rate: rate(counterpart),
+        ...window,
+      },
+    },
+  ];
+  const breach =
+    results.find((r) => r.status === 'FAIL' && r.gate.startsWith('rollback'))
+      ?.gate ?? null;
+  return {
+    environment,
+    results,
+    breach,
+    counterpartOutage: over(counterpart),
+  };
+}
+
+/** One recorded step of a rollback. */
+export interface RollbackStep extends HookStep {
+  startedAt: string;
+}
+
+export interface RollbackReport {
+  from: Stage;
+  environment: DeploymentEnvironment;
+  trigger: string;
+  steps: RollbackStep[];
+  /** Milliseconds from the start until the flag was off in the store. */
+  flagOffMs: number;
+  transition: Transition;
+}
+
+export interface WatchOutcome {
+  action: 'none' | 'rolled_back' | 'paused';
+  criteria: CriteriaReport | null;
+  rollback: RollbackReport | null;
+}
+
+/** Rollback by hand or on a breach; the watcher of a running stage. */
+export class Rollback {
+  readonly options: RollbackOptions;
+
+  constructor(
+    private readonly controller: RolloutController,
+    private readonly hook: DeployHook,
+    options: Partial<RollbackOptions> = {},
+  ) {
+    this.options = { ...ROLLBACK_DEFAULTS, ...options };
+  }
+
+  /**
+   * One tick: evaluates the criteria of an enforcing stage, stores
+   * them, rolls back on a critical breach, pauses on a counterpart
+   * outage.
+   */
+  async watchOnce(): Promise<WatchOutcome> {
+    const c = this.controller;
+    const now = c.clock();
+    const state = await c.store.state(now);
+    if (!enforcing(state.stage)) {
+      return { action: 'none', criteria: null, rollback: null };
+    }
+    const env = environmentOf(state.stage as ForwardStage);
+    const criteria = await evaluateRollbackCriteria(
+      c.deps.databases[env],
+      env,
+      now,
+      this.options,
+    );
+    await c.store.recordEvaluations(
+      now,
+      state.stage,
+      'rollback',
+      criteria.results,
+    );
+    if (criteria.breach !== null) {
+      const rollback = await this.rollback({
+        actor: 'rollout-watch',
+        reason: `automatic: ${criteria.breach}`,
+        trigger: criteria.breach,
+      });
+      return { action: 'rolled_back', criteria, rollback };
+    }
+    if (criteria.counterpartOutage) {
+      await c.pause({
+        actor: 'rollout-watch',
+        reason: 'counterpart outage: pausing, not rolling back',
+      });
+      return { action: 'paused', criteria, rollback: null };
+    }
+    return { action: 'none', criteria, rollback: null };
+  }
+
+  /**
+   * Rolls back: enforcement off in the flag store first, then the
+   * deploy hook; each step timed and recorded with the transition.
+   */
+  async rollback(request: {
+    actor: string;
+    reason: string;
+    trigger?: string;
+  }): Promise<RollbackReport> {
+    const c = this.controller;
+    const started = performance.now();
+    const state = await c.store.state(c.clock());
+    const held = state.stage === 'PAUSED' ? state.heldStage : state.stage;
+    if (held === null || held === 'LEGACY' || !isForwardStage(held)) {
+      throw invalidInput(
+        'stage',
+        'rollback-able',
+        `stage: nothing to roll back at ${state.stage}`,
+      );
+    }
+    if (request.reason.trim() === '') {
+      throw invalidInput('reason', 'required', 'reason: required');
+    }
+    const env = environmentOf(held);
+    const steps: RollbackStep[] = [];
+
+    const flagStart = new Date();
+    const change = await new FlagStore(c.deps.databases[env]).set({
+      flag: ENFORCE_FLAG,
+      environment: env,
+      enabled: false,
+      actor: request.actor,
+      reason: `rollback: ${request.reason}`,
+    });
+    const flagOffMs = Math.round(performance.now() - started);
+    steps.push({
+      step: 'flag_store.enforcement_off',
+      ok: true,
+      durationMs: flagOffMs,
+      startedAt: flagStart.toISOString(),
+      details: { changeId: change.id, environment: env },
+    });
+
+    const hookStart = new Date();
+    const hookSteps = await this.hook.apply({
+      environment: env,
+      key: ENFORCE_FLAG,
+      value: 'false',
+    });
+    for (const s of hookSteps) {
+      steps.push({ ...s, startedAt: hookStart.toISOString() });
+    }
+
+    const trigger = request.trigger ?? 'manual';
+    const transition = await c.store.transition({
+      at: c.clock(),
+      fromStage: state.stage,
+      toStage: 'ROLLED_BACK',
+      action: 'rollback',
+      actor: request.actor,
+      reason: request.reason,
+      approval: null,
+      heldStage: held,
+      details: { trigger, hook: this.hook.name, flagOffMs, steps },
+    });
+    c.deps.logger.warn(
+      {
+        event: 'rollout.rolled_back',
+        from: state.stage,
+        environment: env,
+        trigger,
+        flagOffMs,
+        hookOk: hookSteps.every((s) => s.ok),
+      },
+      'rollout rolled back',
+    );
+    return {
+      from: state.stage,
+      environment: env,
+      trigger,
+      steps,
+      flagOffMs,
+      transition,
+    };
+  }
+}
+
+function isForwardStage(stage: Stage): stage is ForwardStage {
+  return stage !== 'PAUSED' && stage !== 'ROLLED_BACK';
+}
+
+function environmentOf(stage: ForwardStage): DeploymentEnvironment {
+  return stage === 'STAGING_ENFORCED' ? 'staging' : 'production';
+}
