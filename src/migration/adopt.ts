@@ -173,6 +173,12 @@ export async function adopt(
     ...REPRODUCED,
     ...(await migrate(deps.db)).applied,
   ];
+  // Fresh statistics for the audit and backfill plans; reads only.
+  await deps.db.withOwnerSession(async (s) => {
+    for (const table of ADOPTED_TABLES) {
+      if (columnsBefore.has(table)) await s.query(`ANALYZE "${table}"`);
+    }
+  });
 
   const columnsAfter = await deps.db.withOwnerSession(columnsOf);
   describeChanges(report, columnsBefore, columnsAfter);

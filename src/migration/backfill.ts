@@ -401,17 +401,22 @@ async function updateLinks(
   links: Link[],
 ): Promise<number> {
   const served = SERVED_STATUSES[table];
-  const statusGuard = served.length > 0 ? 'AND t.status = ANY($4::text[])' : '';
+  const statusGuard = served.length > 0 ? 'AND t.status = ANY($6::text[])' : '';
   const params: unknown[] = [
     links.map((l) => l.id),
     links.map((l) => l.companyId),
     links.map((l) => l.accountId),
+    links[0]?.id,
+    links[links.length - 1]?.id,
   ];
   if (served.length > 0) params.push(served);
+  // The key range (links come in key order) keeps the plan on the
+  // primary key index however stale the table's statistics are.
   const rows = await tx.query(
     `UPDATE "${table}" t SET "integrationAccountId" = v.account
      FROM unnest($1::text[], $2::text[], $3::text[]) AS v(id, company, account)
-     WHERE t.id = v.id AND t."companyId" = v.company
+     WHERE t.id = v.id AND t.id >= $4 AND t.id <= $5
+       AND t."companyId" = v.company
        AND t."integrationAccountId" IS NULL ${statusGuard}
      RETURNING t.id`,
     params,
