@@ -39,6 +39,14 @@ const settingsSchema = z.object({
     .int()
     .positive()
     .default(2 * 1024 * 1024),
+  TENANTGATE_DEPLOY_HOOK: z
+    .enum(['none', 'coolify', 'webhook', 'command'])
+    .default('none'),
+  COOLIFY_URL: z.string().url().optional(),
+  COOLIFY_API_TOKEN: z.string().min(1).optional(),
+  COOLIFY_APP_UUID: z.string().min(1).optional(),
+  TENANTGATE_DEPLOY_WEBHOOK_URL: z.string().url().optional(),
+  TENANTGATE_DEPLOY_COMMAND: z.string().min(1).optional(),
   LOG_LEVEL: z
     .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
     .default('info'),
@@ -96,6 +104,22 @@ export interface Settings {
     /** Largest request body in bytes. Default 2 MiB. */
     bodyLimitBytes: number;
   };
+  /**
+   * What a rollback runs after switching enforcement off in the flag
+   * store. Default `none`. `coolify` needs COOLIFY_URL,
+   * COOLIFY_API_TOKEN (never logged) and COOLIFY_APP_UUID (this
+   * deployment environment's application); `webhook`
+   * TENANTGATE_DEPLOY_WEBHOOK_URL; `command` TENANTGATE_DEPLOY_COMMAND
+   * (a file run without a shell).
+   */
+  deployHook: {
+    kind: 'none' | 'coolify' | 'webhook' | 'command';
+    coolifyUrl: string | undefined;
+    coolifyToken: string | undefined;
+    coolifyAppUuid: string | undefined;
+    webhookUrl: string | undefined;
+    command: string | undefined;
+  };
 }
 
 /**
@@ -144,6 +168,14 @@ export function loadSettings(
       port: s.TENANTGATE_API_PORT,
       rateLimitPerMinute: s.TENANTGATE_API_RATE_LIMIT,
       bodyLimitBytes: s.TENANTGATE_API_BODY_LIMIT,
+    },
+    deployHook: {
+      kind: s.TENANTGATE_DEPLOY_HOOK,
+      coolifyUrl: s.COOLIFY_URL,
+      coolifyToken: s.COOLIFY_API_TOKEN,
+      coolifyAppUuid: s.COOLIFY_APP_UUID,
+      webhookUrl: s.TENANTGATE_DEPLOY_WEBHOOK_URL,
+      command: s.TENANTGATE_DEPLOY_COMMAND,
     },
   };
 }
