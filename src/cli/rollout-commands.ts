@@ -12,6 +12,8 @@ import {
 } from '../rollout/checks.js';
 import { formatReadiness } from '../rollout/checklist.js';
 import { RolloutController } from '../rollout/controller.js';
+import { hookFromSettings } from '../rollout/deploy-hooks.js';
+import { Rollback } from '../rollout/rollback.js';
 import type { GateResult } from '../rollout/rollout-store.js';
 import { printJson, printTable } from './io.js';
 
@@ -198,6 +200,75 @@ export function addRolloutCommands(program: Command, act: Act): void {
     .command('rollout')
     .description('stages, gates, rollback, evidence and sign-off');
   addStageCommands(rollout, act);
+  addRollbackCommands(rollout, act);
+}
+
+function rollbackOf(app: TenantGate): Rollback {
+  return new Rollback(controllerOf(app), hookFromSettings(app.settings));
+}
+
+function addRollbackCommands(rollout: Command, act: Act): void {
+  rollout
+    .command('rollback')
+    .description('enforcement off in the flag store, then the deploy hook')
+    .requiredOption('--reason <text>', 'why')
+    .option(ACTOR, ACTOR_HELP)
+    .option('--json', 'print JSON')
+    .action(
+      act(async (o) =>
+        withApp(async (app) => {
+          const report = await rollbackOf(app).rollback({
+            actor: actorOf(o),
+            reason: o.reason,
+          });
+          if (o.json) return printJson(report);
+          console.log(
+            `${report.from} -> ROLLED_BACK (${report.environment}); ` +
+              `enforcement off in the store after ${report.flagOffMs} ms`,
+          );
+          printTable(
+            report.steps.map((s) => ({
+              step: s.step,
+              ok: s.ok,
+              durationMs: s.durationMs,
+              details: s.details,
+            })),
+          );
+          return report.steps.every((s) => s.ok) ? 0 : 1;
+        }),
+      ),
+    );
+  rollout
+    .command('watch')
+    .description('watch the rollback criteria; roll back on a breach')
+    .option('--once', 'one tick, then exit')
+    .option('--interval <ms>', 'between ticks (default 1000)', '1000')
+    .action(
+      act(async (o: { once?: boolean; interval: string }) =>
+        withApp(async (app) => {
+          const rollback = rollbackOf(app);
+          const interval = Number(o.interval);
+          if (!Number.isInteger(interval) || interval < 100) {
+            throw invalidInput(
+              'interval',
+              'integer-100-or-more',
+              'interval: milliseconds, at least 100',
+            );
+          }
+          for (;;) {
+            const outcome = await rollback.watchOnce();
+            if (outcome.action !== 'none' || o.once) {
+              console.log(
+                `watch: ${outcome.action}` +
+                  (outcome.rollback ? ` (${outcome.rollback.trigger})` : ''),
+              );
+              return outcome.action === 'none' ? 0 : 1;
+            }
+            await new Promise((r) => setTimeout(r, interval));
+          }
+        }),
+      ),
+    );
 }
 
 function count(text: string | undefined, field: string): number | undefined {

@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import type { Settings } from '../config/settings.js';
+import { invalidInput } from '../errors/tenantgate-error.js';
 
 const run = promisify(execFile);
 
@@ -205,4 +207,42 @@ export function commandHook(file: string, args: string[] = []): DeployHook {
       }),
     ],
   };
+}
+
+/**
+ * The deploy hook the settings name, for the deployment environment
+ * TenantGate runs in. Missing configuration is a ValidationError naming
+ * the variable (never its value).
+ */
+export function hookFromSettings(settings: Settings): DeployHook {
+  const h = settings.deployHook;
+  if (h.kind === 'none') return noHook;
+  if (h.kind === 'webhook') {
+    return webhookHook(need(h.webhookUrl, 'TENANTGATE_DEPLOY_WEBHOOK_URL'));
+  }
+  if (h.kind === 'command') {
+    return commandHook(need(h.command, 'TENANTGATE_DEPLOY_COMMAND'));
+  }
+  return coolifyHook({
+    url: need(h.coolifyUrl, 'COOLIFY_URL'),
+    token: need(h.coolifyToken, 'COOLIFY_API_TOKEN'),
+    appUuids: {
+      [settings.deploymentEnvironment]: need(
+        h.coolifyAppUuid,
+        'COOLIFY_APP_UUID',
+      ),
+    },
+    timeoutMs: settings.httpTimeoutMs * 20,
+  });
+}
+
+function need(value: string | undefined, field: string): string {
+  if (value === undefined) {
+    throw invalidInput(
+      field,
+      'required',
+      `${field}: required by TENANTGATE_DEPLOY_HOOK`,
+    );
+  }
+  return value;
 }
