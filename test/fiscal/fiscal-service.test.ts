@@ -216,6 +216,42 @@ describeEachDatabase('fiscalization through the gate', (ctx) => {
     });
   });
 
+  it('enforcement refuses the legacy certificate before CIS', async () => {
+    const before = sim.received.length;
+    flags.set('FF_ENFORCE_INTEGRATION_ACCOUNT', true);
+    try {
+      const error = await failure(
+        fiscal.fiscalize({
+          companyId: company.b,
+          receipt: receipt('b'),
+          origin: 'user',
+        }),
+      );
+      expect(error.name).toBe('IntegrationRequiredError');
+    } finally {
+      flags.set('FF_ENFORCE_INTEGRATION_ACCOUNT', false);
+    }
+    expect(sim.received.length).toBe(before);
+    expect((await events(company.b)).at(-1)).toMatchObject({
+      path: null,
+      outcome: 'BLOCKED',
+    });
+  });
+
+  it('FF_INTEGRATION_ACCOUNT_FISCAL without an account falls back to V1', async () => {
+    flags.set('FF_INTEGRATION_ACCOUNT_FISCAL', true);
+    try {
+      const result = await fiscal.fiscalize({
+        companyId: company.b,
+        receipt: receipt('b'),
+        origin: 'user',
+      });
+      expect(result.path).toBe('V1');
+    } finally {
+      flags.set('FF_INTEGRATION_ACCOUNT_FISCAL', false);
+    }
+  });
+
   it('the same receipt twice is sent once and keeps its JIR', async () => {
     const input = receipt('a');
     const first = await fiscal.fiscalize({
