@@ -6,6 +6,7 @@ import type { Database } from './db/database.js';
 import { openDatabase } from './db/open.js';
 import { createIntermediaryDirectory } from './einvoice/directory.js';
 import { OutboundService } from './einvoice/outbound.js';
+import { createInvoiceValidator } from './einvoice/rules/validate.js';
 import { EnforcementGate } from './enforcement/gate.js';
 import type { FlagSource } from './flags/env-flags.js';
 import { StoreFlagSource } from './flags/store-flag-source.js';
@@ -94,7 +95,12 @@ export async function openTenantGate(
     companies: new CompanyService({ db, vault, logger }),
     accounts: new AccountService({ db, vault, logger }),
     gate,
-    outbound: new OutboundService({ db, gate, intermediaries }),
+    outbound: new OutboundService({
+      db,
+      gate,
+      intermediaries,
+      validator: createInvoiceValidator(),
+    }),
     localKeyFile,
     close: async () => {
       await notifier?.stop();

@@ -88,17 +88,20 @@ export function registerDemoKeys(simulator: EposlovanjeSimulator): void {
   }
 }
 
-/** The official samples, with the seller mapped onto a tenant's OIB. */
+/**
+ * The official samples, with the seller mapped onto a tenant's OIB and
+ * the 2025 dates moved to 2026: the CIUS accepts no issue date before
+ * 2026-01-01 (HR-BR-40), and the samples were published before that.
+ */
 export function samplesFor(oib: string): { name: string; xml: string }[] {
   return readdirSync(SAMPLES_DIR)
     .filter((f) => f.endsWith('.xml'))
     .sort()
     .map((name) => ({
       name,
-      xml: readFileSync(SAMPLES_DIR + name, 'utf8').replaceAll(
-        SAMPLE_SELLER_OIB,
-        oib,
-      ),
+      xml: readFileSync(SAMPLES_DIR + name, 'utf8')
+        .replaceAll(SAMPLE_SELLER_OIB, oib)
+        .replaceAll(/>2025-(\d\d-\d\d)</g, '>2026-$1<'),
     }));
 }
 

@@ -14,6 +14,10 @@ import type {
 import { invalidInput, TenantGateError } from '../errors/tenantgate-error.js';
 import type { Origin } from '../events/operation-event.js';
 import type { IntermediaryClient, SendResult } from './intermediary.js';
+import {
+  invoiceValidationError,
+  type InvoiceValidator,
+} from './rules/validate.js';
 import { readUblFacts, type UblFacts } from './ubl-facts.js';
 
 /** Finds the client for a kind, configured for the account (if any). */
@@ -84,6 +88,12 @@ export class OutboundService {
       db: Database;
       gate: EnforcementGate;
       intermediaries: IntermediaryDirectory;
+      /**
+       * Schema and business-rule validation before sending. Default:
+       * none (the counterpart validates); the application wires the
+       * full validator.
+       */
+      validator?: InvoiceValidator;
     },
   ) {}
 
@@ -96,6 +106,7 @@ export class OutboundService {
     if (!claim.claimed) return { invoice: claim.row, duplicate: true };
 
     const invoiceId = claim.row.id;
+    await this.validate(request.companyId, invoiceId, request.ublXml);
     let sent: SendResult | undefined;
     try {
       sent = await this.deps.gate.run(
@@ -128,6 +139,26 @@ export class OutboundService {
       invoice: { ...invoice, providerRef: sent.providerRef },
       duplicate: false,
     };
+  }
+
+  /**
+   * An invalid document is never sent: the row keeps it as ERROR with
+   * every finding in `lastError`, and the caller gets EINVOICE_INVALID.
+   */
+  private async validate(companyId: string, id: string, ublXml: string) {
+    if (!this.deps.validator) return;
+    const result = await this.deps.validator.validate(ublXml);
+    if (result.valid) return;
+    const error = invoiceValidationError(result);
+    error.details.eInvoiceId = id;
+    await this.deps.db.batch(tenant(companyId), [
+      {
+        sql: `UPDATE "EInvoice" SET status = 'ERROR', "lastError" = $2,
+                "updatedAt" = now() WHERE id = $1`,
+        params: [id, JSON.stringify(error.toJSON())],
+      },
+    ]);
+    throw error;
   }
 
   /** The document stored under an idempotency key, if any. */
