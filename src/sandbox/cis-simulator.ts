@@ -77,6 +77,18 @@ const SHA1_REFUSED_FROM = {
   PROD: Date.parse('2026-12-31T23:00:00Z'),
 };
 
+/** `dd/MM/yyyy, HH:mm:ss` on the Zagreb wall clock (en-GB). */
+const ZAGREB_CLOCK = new Intl.DateTimeFormat('en-GB', {
+  timeZone: 'Europe/Zagreb',
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+  hourCycle: 'h23',
+});
+
 class CisError extends Error {
   constructor(
     readonly code: string,
@@ -312,8 +324,10 @@ function errorReply(messageId: string, code: string, message?: string) {
 }
 
 function header(messageId: string): string {
-  const now = new Date().toISOString();
-  const time = `${now.slice(8, 10)}.${now.slice(5, 7)}.${now.slice(0, 4)}T${now.slice(11, 19)}`;
+  const time = ZAGREB_CLOCK.format(new Date()).replace(
+    /^(\d\d)\/(\d\d)\/(\d{4}), /,
+    '$1.$2.$3T',
+  );
   return (
     '<tns:Zaglavlje>' +
     `<tns:IdPoruke>${escape(messageId.slice(0, 36))}</tns:IdPoruke>` +
