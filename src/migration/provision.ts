@@ -1,13 +1,11 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
-import { accountBinding } from '../accounts/account-service.js';
+import {
+  accountBinding,
+  isUniqueViolation,
+} from '../accounts/account-service.js';
 import { insertAccount } from '../accounts/account-store.js';
 import type { AccountEnvironment, Kind } from '../accounts/kinds.js';
-import {
-  operator,
-  tenant,
-  type Database,
-  type Queryable,
-} from '../db/database.js';
+import { operator, type Database, type Queryable } from '../db/database.js';
 import type { Logger } from '../logging/logger.js';
 import { envelopeKeyVersion, type SecretBinding } from '../vault/envelope.js';
 import {
@@ -48,7 +46,8 @@ export type ProvisionReason =
   | 'legacy-certificate-revoked'
   | 'legacy-certificate-pending'
   | 'legacy-certificate-column-unsupported'
-  | 'cis-provisioning-unavailable';
+  | 'cis-provisioning-unavailable'
+  | 'account-created-concurrently';
 
 /** One line of the per-company plan. */
 export interface ProvisionItem {
@@ -135,17 +134,28 @@ export async function provision(
     if (batch.companies.length === 0) break;
     batches++;
 
-    for (const company of batch.companies) {
-      report.companiesScanned++;
-      const items = await provisionCompany(deps, options, apply, runId, {
-        company,
-        certificates: batch.certificates.get(company.id) ?? [],
-      });
-      for (const item of items) addItem(report, item);
-    }
-
-    after = batch.companies[batch.companies.length - 1]?.id ?? after;
-    if (apply) await saveProgress(deps.db, after, runId);
+    const last = batch.companies[batch.companies.length - 1]?.id ?? after;
+    // One transaction per batch, a savepoint per company: one commit
+    // (and checkpoint) per batch instead of one per company.
+    const items = await deps.db.transaction(operator, async (tx) => {
+      const out: ProvisionItem[] = [];
+      for (const company of batch.companies) {
+        const state = {
+          company,
+          certificates: batch.certificates.get(company.id) ?? [],
+        };
+        out.push(
+          ...(await provisionCompany(deps, tx, options, apply, runId, state)),
+        );
+      }
+      if (apply) {
+        await saveCheckpoint(tx, JOB, SCOPE, { lastId: last, runId });
+      }
+      return out;
+    });
+    report.companiesScanned += batch.companies.length;
+    for (const item of items) addItem(report, item);
+    after = last;
   }
 
   if (apply) {
@@ -212,16 +222,6 @@ async function startingPoint(
   });
 }
 
-async function saveProgress(
-  db: Database,
-  lastId: string,
-  runId: string,
-): Promise<void> {
-  await db.transaction(operator, (tx) =>
-    saveCheckpoint(tx, JOB, SCOPE, { lastId, runId }),
-  );
-}
-
 interface CompanyState {
   company: LegacyCompany;
   certificates: LegacyCertificate[];
@@ -244,13 +244,14 @@ async function readBatch(db: Database, after: string, limit: number) {
 /** Plans (and, with `apply`, carries out) one company's credentials. */
 async function provisionCompany(
   deps: ProvisionDeps,
+  tx: Queryable,
   options: ProvisionOptions,
   apply: boolean,
   runId: string,
   state: CompanyState,
 ): Promise<ProvisionItem[]> {
   const items: ProvisionItem[] = [];
-  const key = await provisionLegacyKey(deps, options, apply, runId, state);
+  const key = await provisionLegacyKey(deps, tx, options, apply, runId, state);
   if (key) items.push(key);
   items.push(...certificateItems(state, options.now?.() ?? new Date()));
   return items;
@@ -258,6 +259,7 @@ async function provisionCompany(
 
 async function provisionLegacyKey(
   deps: ProvisionDeps,
+  tx: Queryable,
   options: ProvisionOptions,
   apply: boolean,
   runId: string,
@@ -289,22 +291,41 @@ async function provisionLegacyKey(
   });
   if ('failure' in legacy) return { ...item, reason: legacy.failure };
 
-  return deps.db.transaction(tenant(company.id), async (tx) => {
-    const existing = await existingAccount(tx, company.id, kind, environment);
-    if (existing) {
-      return resolveExisting(deps, tx, item, existing, legacy.key, {
-        apply,
-        runId,
-        provider: eInvoiceProvider,
-      });
-    }
-    if (!apply) return { ...item, action: 'create' };
-    const id = await createAccount(deps, tx, item, kind, legacy.key, {
+  await tx.query('SAVEPOINT provision_company');
+  try {
+    const result = await provisionKeyIn(deps, tx, item, legacy.key, {
+      apply,
       runId,
       provider: eInvoiceProvider,
     });
-    return { ...item, action: 'created', integrationAccountId: id };
-  });
+    await tx.query('RELEASE SAVEPOINT provision_company');
+    return result;
+  } catch (error) {
+    if (!isUniqueViolation(error)) throw error;
+    // Someone created the account meanwhile: the next run decides.
+    await tx.query('ROLLBACK TO SAVEPOINT provision_company');
+    return { ...item, reason: 'account-created-concurrently' };
+  }
+}
+
+async function provisionKeyIn(
+  deps: ProvisionDeps,
+  tx: Queryable,
+  item: ProvisionItem,
+  key: string,
+  run: { apply: boolean; runId: string; provider: string | null },
+): Promise<ProvisionItem> {
+  const kind = item.kind as Kind;
+  const existing = await existingAccount(
+    tx,
+    item.companyId,
+    kind,
+    item.environment,
+  );
+  if (existing) return resolveExisting(deps, tx, item, existing, key, run);
+  if (!run.apply) return { ...item, action: 'create' };
+  const id = await createAccount(deps, tx, item, kind, key, run);
+  return { ...item, action: 'created', integrationAccountId: id };
 }
 
 interface ExistingAccount {
