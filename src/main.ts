@@ -1,4 +1,6 @@
 import { performance } from 'node:perf_hooks';
+import { ApiKeyService } from './api/api-keys.js';
+import { apiOptionsFrom, startApi } from './api/server.js';
 import { openTenantGate, type TenantGate } from './app.js';
 import { accountBinding } from './accounts/account-service.js';
 import { runAudit, runInvariants } from './audit/audit.js';
@@ -57,10 +59,18 @@ async function main(argv: string[]): Promise<number> {
     await simulator.close();
     return ready ? EXIT_READY : EXIT_NOT_READY;
   }
-  console.log(
-    `\nserving: ePoslovanje sandbox at ${simulator.url}; Ctrl-C to stop`,
-  );
+  const api = await startApi(app, apiOptionsFrom(app.settings));
+  console.log(`\nAPI at ${api.url} (OpenAPI ${api.url}/openapi.json)`);
+  if (!app.settings.databaseUrl) {
+    // The embedded demo only: a fresh operator key each start, the
+    // previous one revoked, so the dashboard opens without a setup step.
+    const keys = new ApiKeyService({ db: app.db, logger: app.logger });
+    const { token } = await keys.replaceLabelled('npm start dashboard');
+    console.log(`dashboard: ${api.url}/dashboard#token=${token}`);
+  }
+  console.log(`ePoslovanje sandbox at ${simulator.url}; Ctrl-C to stop`);
   await waitForSignal();
+  await api.close();
   await simulator.close();
   await app.close();
   return 0;
