@@ -9,15 +9,13 @@ import type { ApiKeyService } from './api-keys.js';
  * What the API needs of the wired services (src/app.ts `TenantGate`
  * has all of it; tests may hand in the same services over a test DB).
  */
-export type ApiApp = Pick<
-  TenantGate,
-  'db' | 'vault' | 'logger' | 'outbound'
-> & {
-  settings: Pick<
-    TenantGate['settings'],
-    'accountEnvironment' | 'deploymentEnvironment'
-  >;
-};
+export type ApiApp = Pick<TenantGate, 'db' | 'vault' | 'logger' | 'outbound'> &
+  Partial<Pick<TenantGate, 'flags'>> & {
+    settings: Pick<
+      TenantGate['settings'],
+      'accountEnvironment' | 'deploymentEnvironment'
+    >;
+  };
 
 /** What a route module gets besides the server. */
 export interface ApiContext {

@@ -6,6 +6,7 @@ import { dashboardRoutes } from './dashboard.js';
 import { eInvoiceRoutes } from './einvoices.js';
 import { flagRoutes } from './flags.js';
 import { metricsRoutes } from './metrics.js';
+import { prometheusRoutes } from './prometheus.js';
 import { readinessRoutes } from './readiness.js';
 
 /**
@@ -20,6 +21,7 @@ export const API_ROUTES: readonly ApiRoutes[] = [
   readinessRoutes,
   flagRoutes,
   metricsRoutes,
+  prometheusRoutes,
   apiKeyRoutes,
   dashboardRoutes,
 ];
