@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { TenantGate } from '../app.js';
 import { openTenantGate } from '../app.js';
@@ -13,6 +14,8 @@ import {
 import { formatReadiness } from '../rollout/checklist.js';
 import { RolloutController } from '../rollout/controller.js';
 import { hookFromSettings } from '../rollout/deploy-hooks.js';
+import { buildEvidence, evidenceMarkdown } from '../rollout/evidence.js';
+import { recordSignOff } from '../rollout/sign-off.js';
 import { Rollback } from '../rollout/rollback.js';
 import type { GateResult } from '../rollout/rollout-store.js';
 import { printJson, printTable } from './io.js';
@@ -201,6 +204,56 @@ export function addRolloutCommands(program: Command, act: Act): void {
     .description('stages, gates, rollback, evidence and sign-off');
   addStageCommands(rollout, act);
   addRollbackCommands(rollout, act);
+  addEvidenceCommands(rollout, act);
+}
+
+function addEvidenceCommands(rollout: Command, act: Act): void {
+  rollout
+    .command('report')
+    .description("the spec's checklist filled in by the machine")
+    .option('--json', 'JSON instead of Markdown')
+    .option('--out <file>', 'write to a file instead of standard output')
+    .action(
+      act(async (o: { json?: boolean; out?: string }) =>
+        withApp(async (app) => {
+          const evidence = await buildEvidence(controllerOf(app));
+          const text = o.json
+            ? JSON.stringify(evidence, null, 2) + '\n'
+            : evidenceMarkdown(evidence);
+          if (o.out === undefined) process.stdout.write(text);
+          else {
+            writeFileSync(o.out, text);
+            console.log(`wrote ${o.out} (${evidence.contentSha256})`);
+          }
+        }),
+      ),
+    );
+  rollout
+    .command('sign')
+    .description('sign off the current report as one of the three roles')
+    .requiredOption(
+      '--role <role>',
+      'Engineering Lead, DevOps or Product Owner',
+    )
+    .requiredOption('--name <name>', 'who signs')
+    .action(
+      act(async (o: { role: string; name: string }) =>
+        withApp(async (app) => {
+          const controller = controllerOf(app);
+          const evidence = await buildEvidence(controller);
+          const s = await recordSignOff(app.db, {
+            role: o.role,
+            name: o.name,
+            at: controller.clock(),
+            reportSha256: evidence.contentSha256,
+          });
+          console.log(
+            `${s.role} ${s.name} signed report ${s.reportSha256} ` +
+              `at ${s.at.toISOString()}: ${s.signature}`,
+          );
+        }),
+      ),
+    );
 }
 
 function rollbackOf(app: TenantGate): Rollback {

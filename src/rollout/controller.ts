@@ -20,6 +20,7 @@ import {
 import {
   evaluateReadiness,
   type ReadinessOptions,
+  type ReadinessReport,
   type ReadinessSources,
 } from './checks.js';
 import {
@@ -250,18 +251,19 @@ export class RolloutController {
     });
   }
 
+  /** The readiness report of both environments at `now`. */
+  async readiness(now: Date = this.now()): Promise<ReadinessReport> {
+    return evaluateReadiness(
+      { databases: this.deps.databases, audits: await this.deps.audits() },
+      { ...this.config.readiness, now: () => now },
+    );
+  }
+
   /** The gates of leaving the current stage (entering the next). */
   async gatesFor(state: RolloutState, now: Date): Promise<GateResult[]> {
     const stage = state.stage;
     if (stage === 'LEGACY' || stage === 'ROLLED_BACK') {
-      const report = await evaluateReadiness(
-        {
-          databases: this.deps.databases,
-          audits: await this.deps.audits(),
-        },
-        { ...this.config.readiness, now: () => now },
-      );
-      return readinessGates(report);
+      return readinessGates(await this.readiness(now));
     }
     if (stage === 'PAUSED' || stage === 'COMPLETE') return [];
     return this.acceptance(stage, state.stageStartedAt, now);

@@ -1,0 +1,94 @@
+import { expect, it } from 'vitest';
+import { createLogger } from '../../src/logging/logger.js';
+import { RolloutController } from '../../src/rollout/controller.js';
+import { buildEvidence, evidenceMarkdown } from '../../src/rollout/evidence.js';
+import { recordSignOff } from '../../src/rollout/sign-off.js';
+import {
+  allFlagsOnFor,
+  describeRollout,
+  healthyBoth,
+  NOW,
+  sourcesOf,
+  type RolloutDatabases,
+} from './support.js';
+
+function controllerOn(d: RolloutDatabases) {
+  const clock = { now: NOW };
+  const controller = new RolloutController({
+    control: d.production,
+    databases: { staging: d.staging, production: d.production },
+    audits: async () => (await sourcesOf(d)).audits,
+    logger: createLogger('silent'),
+    now: () => clock.now,
+  });
+  return { clock, controller };
+}
+
+describeRollout(
+  'rollout evidence and sign-off',
+  (dbs) => {
+    it('fills in the checklist with figures and signs it off', async () => {
+      const d = dbs();
+      await allFlagsOnFor(d, 8);
+      await healthyBoth(d);
+      const { clock, controller } = controllerOn(d);
+      await controller.advance({ actor: 'ops@example.hr' });
+
+      const evidence = await buildEvidence(controller);
+
+      const lines = evidence.sections.flatMap((s) => s.lines);
+      const entered = lines.find((l) => l.text === 'Entered STAGING_ENFORCED');
+      expect(entered).toMatchObject({
+        ticked: true,
+        at: NOW.toISOString(),
+        figures: 'by ops@example.hr',
+      });
+      const send = lines.find((l) =>
+        l.text.startsWith('E-invoice send success rate'),
+      );
+      expect(send?.ticked).toBe(true);
+      expect(send?.figures).toContain('successes=100 sampleSize=100');
+
+      for (const [role, name] of [
+        ['Engineering Lead', 'Marko Kovač'],
+        ['DevOps', 'Ivana Babić'],
+        ['Product Owner', 'Petra Novak'],
+      ] as const) {
+        await recordSignOff(d.production, {
+          role,
+          name,
+          at: NOW,
+          reportSha256: evidence.contentSha256,
+        });
+      }
+      const signed = await buildEvidence(controller);
+      expect(signed.signOffs.map((s) => [s.role, s.name, s.valid])).toEqual([
+        ['Engineering Lead', 'Marko Kovač', true],
+        ['DevOps', 'Ivana Babić', true],
+        ['Product Owner', 'Petra Novak', true],
+      ]);
+      const markdown = evidenceMarkdown(signed);
+      expect(markdown).toContain('- [x] Entered STAGING\\_ENFORCED: **DONE**');
+      expect(markdown).toContain('| DevOps | Ivana Babić |');
+
+      clock.now = new Date(NOW.getTime() + 60_000);
+      await controller.pause({ actor: 'ops', reason: 'check' });
+      const changed = await buildEvidence(controller);
+      expect(changed.contentSha256).not.toBe(evidence.contentSha256);
+      expect(changed.signOffs.every((s) => !s.valid)).toBe(true);
+      expect(evidenceMarkdown(changed)).toContain('INVALID: report changed');
+    });
+
+    it('refuses a role the spec does not name', async () => {
+      await expect(
+        recordSignOff(dbs().production, {
+          role: 'Intern',
+          name: 'X',
+          at: NOW,
+          reportSha256: '0'.repeat(64),
+        }),
+      ).rejects.toMatchObject({ details: { field: 'role' } });
+    });
+  },
+  ['shared'],
+);
