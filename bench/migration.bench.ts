@@ -120,7 +120,7 @@ async function main(): Promise<void> {
     const { linked, elapsedMs, scanned } = filled.tables.EInvoice;
     const rate = Math.round((linked * 1000) / elapsedMs);
     console.log(
-      `backfill: ${linked} of ${scanned} unlinked invoices linked in ` +
+      `backfill: ${linked} of ${scanned} served unlinked invoices linked in ` +
         `${elapsedMs} ms (${rate} rows/s; whole run with fiscal ` +
         `requests ${filled.elapsedMs} ms), longest batch ` +
         `${filled.longestBatchMs} ms (target < 1000)`,

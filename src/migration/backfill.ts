@@ -58,7 +58,7 @@ export interface AmbiguousRow {
 /** Per table: what one run saw and did. */
 export interface BackfillTableReport {
   resumedAfter: string | null;
-  /** Rows without an account that the run read. */
+  /** Served rows without an account that the run read. */
   scanned: number;
   /** Linked (apply) or linkable (dry run). */
   linked: number;
@@ -211,6 +211,9 @@ async function backfillTable(
   let batchSize = maxBatch;
   let after = await startingPoint(deps.db, table, apply, options.restart);
   out.resumedAfter = after || null;
+  out.notServed = await deps.db.transaction(operator, (tx) =>
+    countNotServed(tx, table, after),
+  );
 
   for (;;) {
     const rows = await deps.db.transaction(operator, (tx) =>
@@ -283,14 +286,33 @@ async function candidates(
   after: string,
   limit: number,
 ): Promise<CandidateRow[]> {
+  const served = SERVED_STATUSES[table];
+  const statusGuard = served.length > 0 ? 'AND status = ANY($3::text[])' : '';
   return tx.query<CandidateRow>(
     `SELECT id, "companyId", ${STATUS_COLUMN[table]} AS status,
        ${HINT_COLUMN[table]} AS hint
      FROM "${table}"
-     WHERE id > $1 AND "integrationAccountId" IS NULL
+     WHERE id > $1 AND "integrationAccountId" IS NULL ${statusGuard}
      ORDER BY id LIMIT $2`,
-    [after, limit],
+    served.length > 0 ? [after, limit, served] : [after, limit],
   );
+}
+
+/** Rows without an account that no counterpart served: left alone. */
+async function countNotServed(
+  tx: Queryable,
+  table: BackfillTable,
+  after: string,
+): Promise<number> {
+  const served = SERVED_STATUSES[table];
+  if (served.length === 0) return 0;
+  const rows = await tx.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM "${table}"
+     WHERE id > $1 AND "integrationAccountId" IS NULL
+       AND status <> ALL($2::text[])`,
+    [after, served],
+  );
+  return rows[0]?.n ?? 0;
 }
 
 interface Link {
