@@ -1,6 +1,7 @@
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { afterEach, beforeEach, expect, it, vi } from 'vitest';
 import { operator, type Database } from '../../src/db/database.js';
 import { FlagStore } from '../../src/flags/flag-store.js';
+import { StoreFlagSource } from '../../src/flags/store-flag-source.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { RolloutController } from '../../src/rollout/controller.js';
 import { coolifyHook } from '../../src/rollout/deploy-hooks.js';
@@ -127,6 +128,49 @@ describeRollout(
         toStage: 'ROLLED_BACK',
       });
       expect(JSON.stringify(last?.details)).not.toContain(TOKEN);
+    });
+
+    it('switches enforcement off in every running process', async () => {
+      const d = dbs();
+      const { rollback, clock } = await enforcingInStaging(d);
+      const processes = await Promise.all(
+        [1, 2].map(() =>
+          StoreFlagSource.start({
+            db: d.staging,
+            logger: createLogger('silent'),
+            environment: 'staging',
+            envFlags: {
+              FF_INTEGRATION_ACCOUNT_OUTBOUND: undefined,
+              FF_INTEGRATION_ACCOUNT_INBOUND: undefined,
+              FF_INTEGRATION_ACCOUNT_FISCAL: undefined,
+              FF_ENFORCE_INTEGRATION_ACCOUNT: undefined,
+            },
+            pollMs: 200,
+            record: false,
+          }),
+        ),
+      );
+      const enforced = () =>
+        processes.map((p) =>
+          p.isEnabled('FF_ENFORCE_INTEGRATION_ACCOUNT', {
+            environment: 'staging',
+            companyId: 'co_any',
+          }),
+        );
+      try {
+        expect(enforced()).toEqual([true, true]);
+        await failures(d.staging, clock.now, 1, 'TenantViolationError', null);
+
+        await rollback.watchOnce();
+
+        // Generous: this checks propagation, bench/ measures its speed.
+        await vi.waitFor(() => expect(enforced()).toEqual([false, false]), {
+          timeout: 10_000,
+          interval: 50,
+        });
+      } finally {
+        for (const p of processes) await p.stop();
+      }
     });
 
     it('rolls back on an IntegrationRequiredError from a legitimate operation', async () => {
