@@ -15,6 +15,7 @@ import { formatReadiness } from '../rollout/checklist.js';
 import { RolloutController } from '../rollout/controller.js';
 import { hookFromSettings } from '../rollout/deploy-hooks.js';
 import { buildEvidence, evidenceMarkdown } from '../rollout/evidence.js';
+import { investigate } from '../rollout/investigation.js';
 import { recordSignOff } from '../rollout/sign-off.js';
 import { Rollback } from '../rollout/rollback.js';
 import type { GateResult } from '../rollout/rollout-store.js';
@@ -205,6 +206,25 @@ export function addRolloutCommands(program: Command, act: Act): void {
   addStageCommands(rollout, act);
   addRollbackCommands(rollout, act);
   addEvidenceCommands(rollout, act);
+  rollout
+    .command('investigate')
+    .description('after a rollback: failed operations, missing accounts, fixes')
+    .option('--json', 'print JSON')
+    .action(
+      act(async (o: { json?: boolean }) =>
+        withApp(async (app) => {
+          const r = await investigate(controllerOf(app));
+          if (o.json) return printJson(r);
+          console.log(`${r.environment} ${r.since} .. ${r.until}`);
+          console.log('\n== Failed operations ==');
+          printTable(r.failedOperations.map((f) => ({ ...f })));
+          console.log('\n== Missing accounts ==');
+          printTable(r.missingAccounts.map((m) => ({ ...m })));
+          console.log('\n== Fixes ==');
+          for (const fix of r.fixes) console.log(`- ${fix}`);
+        }),
+      ),
+    );
 }
 
 function addEvidenceCommands(rollout: Command, act: Act): void {

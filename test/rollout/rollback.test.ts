@@ -5,11 +5,13 @@ import { StoreFlagSource } from '../../src/flags/store-flag-source.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { RolloutController } from '../../src/rollout/controller.js';
 import { coolifyHook } from '../../src/rollout/deploy-hooks.js';
+import { investigate } from '../../src/rollout/investigation.js';
 import { Rollback } from '../../src/rollout/rollback.js';
 import {
   startCoolifySimulator,
   type CoolifySimulator,
 } from '../../src/sandbox/coolify-simulator.js';
+import { insertCompany } from '../support/builders.js';
 import {
   allFlagsOnFor,
   describeRollout,
@@ -209,6 +211,34 @@ describeRollout(
       expect((await controller.status()).stage).toBe('PAUSED');
       expect(await enforcementIn(d.staging)).toBe(true);
       expect(coolify.requests).toHaveLength(0);
+    });
+
+    it('lists what failed and what would fix it after a rollback', async () => {
+      const d = dbs();
+      const { rollback, controller, clock } = await enforcingInStaging(d);
+      const company = await insertCompany(d.production, {
+        fiscalizationEnabled: true,
+      });
+      await failures(d.staging, clock.now, 2, 'IntegrationRequiredError', null);
+      await rollback.watchOnce();
+
+      const report = await investigate(controller);
+
+      expect(report.environment).toBe('staging');
+      expect(report.failedOperations).toEqual([
+        expect.objectContaining({
+          operation: 'FISCALIZATION',
+          errorName: 'IntegrationRequiredError',
+          count: 2,
+        }),
+      ]);
+      expect(report.missingAccounts).toEqual([
+        expect.objectContaining({
+          check: 'company.fiscalization_without_cis_account',
+          samples: [company.id],
+        }),
+      ]);
+      expect(report.fixes[0]).toMatch(/^tenantgate provision --apply/);
     });
 
     it('is one command for a human, and records the steps', async () => {
