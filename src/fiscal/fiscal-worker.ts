@@ -40,12 +40,26 @@ export interface WorkerOptions {
   pollingIntervalSeconds?: number;
 }
 
-/** Creates the queue (idempotent). Call once after `boss.start()`. */
-export async function createFiscalQueue(boss: PgBoss): Promise<void> {
+/** Retries of a job while CIS is unavailable. */
+export interface QueueRetryOptions {
+  /** Retries after the first run. Default 8. */
+  retryLimit?: number;
+  /** Seconds before the first retry, doubled after each. Default 2. */
+  retryDelay?: number;
+}
+
+/**
+ * Creates the queue (idempotent). Call once after `boss.start()`. A job
+ * whose retries run out leaves its row DEAD.
+ */
+export async function createFiscalQueue(
+  boss: PgBoss,
+  options: QueueRetryOptions = {},
+): Promise<void> {
   await boss.createQueue(FISCAL_QUEUE, {
     name: FISCAL_QUEUE,
-    retryLimit: 8,
-    retryDelay: 2,
+    retryLimit: options.retryLimit ?? 8,
+    retryDelay: options.retryDelay ?? 2,
     retryBackoff: true,
     // A worker that died mid-request is presumed gone after this; its
     // job runs again and is resent as a late delivery, same ZKI.
@@ -95,6 +109,7 @@ export async function startFiscalWorker(
         FISCAL_QUEUE,
         {
           batchSize: options.batchSize ?? 8,
+          includeMetadata: true,
           pollingIntervalSeconds: options.pollingIntervalSeconds ?? 0.5,
         },
         async (jobs) => {
@@ -102,7 +117,12 @@ export async function startFiscalWorker(
           // pg-boss retries just that one; the rest complete.
           await Promise.all(
             jobs.map((job) =>
-              runJob(deps, log, job.data).catch((error: unknown) =>
+              runJob(
+                deps,
+                log,
+                job.data,
+                job.retryCount >= job.retryLimit,
+              ).catch((error: unknown) =>
                 deps.boss.fail(FISCAL_QUEUE, job.id, {
                   message: error instanceof Error ? error.message : 'failed',
                 }),
@@ -118,7 +138,12 @@ export async function startFiscalWorker(
   };
 }
 
-async function runJob(deps: FiscalQueueDeps, log: Logger, job: FiscalJob) {
+async function runJob(
+  deps: FiscalQueueDeps,
+  log: Logger,
+  job: FiscalJob,
+  lastTry: boolean,
+) {
   const row = await deps.db.transaction(tenant(job.companyId), (tx) =>
     findRequest(tx, job.requestId),
   );
@@ -142,11 +167,21 @@ async function runJob(deps: FiscalQueueDeps, log: Logger, job: FiscalJob) {
       error instanceof TenantGateError &&
       (error.retryable || error.code === 'SEND_OUTCOME_UNKNOWN');
     log.warn({
-      event: retry ? 'fiscal.job_retry' : 'fiscal.job_dead',
+      event: retry && !lastTry ? 'fiscal.job_retry' : 'fiscal.job_dead',
       requestId: row.id,
       companyId: job.companyId,
       code: error instanceof TenantGateError ? error.code : 'INTERNAL',
     });
-    if (retry) throw error;
+    if (!retry) return;
+    if (!lastTry) throw error;
+    // Out of retries: DEAD, and its deliverBy says by when someone
+    // must deliver it (NakDost) once CIS is back.
+    await deps.db.transaction(tenant(job.companyId), (tx) =>
+      tx.query(
+        `UPDATE "FiscalRequest" SET status = 'DEAD', "updatedAt" = now()
+          WHERE id = $1 AND status = 'FAILED'`,
+        [row.id],
+      ),
+    );
   }
 }

@@ -91,7 +91,7 @@ suite('fiscal worker on pg-boss [postgres]', () => {
       max: 4,
     });
     await boss.start();
-    await createFiscalQueue(boss);
+    await createFiscalQueue(boss, { retryLimit: 1, retryDelay: 1 });
     sim = await startCisSimulator();
     client = new CisClient({ url: sim.url, ca: CA });
     const vault = new Vault(
@@ -152,6 +152,29 @@ suite('fiscal worker on pg-boss [postgres]', () => {
       });
       expect(new Set(done.map((r) => r.jir)).size).toBe(3);
       expect(done.every((r) => r.zki?.length === 32)).toBe(true);
+    } finally {
+      await stop();
+    }
+  }, 60_000);
+
+  it('a job out of retries leaves its row DEAD with a deadline', async () => {
+    const deps = { db, boss, fiscal: serviceWith(client), logger };
+    // Two runs (the first and one retry), three sends each.
+    for (let i = 0; i < 6; i++) sim.inject({ kind: 'http-503' });
+    const stop = await startFiscalWorker(deps, { concurrency: 1 });
+    try {
+      const id = await enqueueReceipt(
+        deps,
+        companyId,
+        receiptOf({ number: '401' }),
+      );
+      const dead = await until(async () => {
+        const [row] = await rowsOf([id]);
+        return row?.status === 'DEAD' ? row : undefined;
+      });
+      expect(dead.jir).toBeNull();
+      expect(dead.attempts).toBe(6);
+      expect(dead.deliverBy).toBeInstanceOf(Date);
     } finally {
       await stop();
     }
