@@ -15,7 +15,9 @@ import { formatReadiness } from '../rollout/checklist.js';
 import { RolloutController } from '../rollout/controller.js';
 import { hookFromSettings } from '../rollout/deploy-hooks.js';
 import { buildEvidence, evidenceMarkdown } from '../rollout/evidence.js';
+import { compressedRollout } from '../rollout/demo.js';
 import { investigate } from '../rollout/investigation.js';
+import { createLogger } from '../logging/logger.js';
 import { recordSignOff } from '../rollout/sign-off.js';
 import { Rollback } from '../rollout/rollback.js';
 import type { GateResult } from '../rollout/rollout-store.js';
@@ -206,6 +208,16 @@ export function addRolloutCommands(program: Command, act: Act): void {
   addStageCommands(rollout, act);
   addRollbackCommands(rollout, act);
   addEvidenceCommands(rollout, act);
+  rollout
+    .command('demo')
+    .description(
+      'a compressed rollout on an in-memory database, with a forced rollback',
+    )
+    .action(
+      act(async () =>
+        compressedRollout(createLogger('silent'), (l) => console.log(l)),
+      ),
+    );
   rollout
     .command('investigate')
     .description('after a rollback: failed operations, missing accounts, fixes')
