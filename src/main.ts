@@ -12,7 +12,9 @@ import {
   seedDemoPlatform,
   sendDemoTraffic,
 } from './demo/platform.js';
+import { operator } from './db/database.js';
 import { toTenantGateError } from './errors/tenantgate-error.js';
+import { fiscalizeDemoReceipts } from './fiscal/demo.js';
 import { startEposlovanjeSimulator } from './sandbox/eposlovanje-simulator.js';
 import { printTable } from './cli/io.js';
 
@@ -50,6 +52,7 @@ async function main(argv: string[]): Promise<number> {
   for (const f of traffic.failed) {
     console.log(`  refused: ${f.companyId} ${f.document}: ${f.code}`);
   }
+  await fiscalizeOnce(app);
 
   const ready = await printReport(app);
   const peakMb = Math.round(process.resourceUsage().maxRSS / 1024);
@@ -74,6 +77,33 @@ async function main(argv: string[]): Promise<number> {
   await simulator.close();
   await app.close();
   return 0;
+}
+
+/**
+ * Fiscalizes the demo receipts on the first run only (V2 with a
+ * certificate account, V1 with a legacy company certificate), so a
+ * second run adds nothing.
+ */
+async function fiscalizeOnce(app: TenantGate): Promise<void> {
+  const [row] = await app.db.batch(operator, [
+    { sql: 'SELECT count(*)::int AS n FROM "FiscalRequest"' },
+  ]);
+  const existing = (row?.[0] as { n: number } | undefined)?.n ?? 0;
+  if (existing > 0) {
+    console.log(`fiscal: ${existing} receipts stored from an earlier run`);
+    return;
+  }
+  const receipts = await fiscalizeDemoReceipts(app);
+  console.log(`fiscal: ${receipts.length} demo receipts fiscalized with CIS`);
+  printTable(
+    receipts.map((r) => ({
+      company: r.company,
+      path: r.path,
+      number: r.number,
+      jir: r.jir,
+      qr: r.qrUrl,
+    })),
+  );
 }
 
 function announce(app: TenantGate, sandboxUrl: string): void {

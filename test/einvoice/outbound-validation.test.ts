@@ -57,7 +57,7 @@ describeEachDatabase('outbound validation', ({ db }) => {
     expect((error as TenantGateError).code).toBe('EINVOICE_INVALID');
     expect((error as TenantGateError).details.rule).toBe('HR-BR-40');
     expect(documentsFrom(p, tenant)).toHaveLength(0);
-    expect(await eventsOf(p, tenant)).toHaveLength(0);
+    expect(await eventsOf(p, tenant.company.id)).toHaveLength(0);
     const rows = await p.db.transaction(operator, (tx) =>
       tx.query<{ status: string; lastError: { code: string } }>(
         'SELECT status, "lastError" FROM "EInvoice" WHERE "companyId" = $1',
