@@ -17,6 +17,8 @@ import { toTenantGateError } from './errors/tenantgate-error.js';
 import { fiscalizeDemoReceipts } from './fiscal/demo.js';
 import { startEposlovanjeSimulator } from './sandbox/eposlovanje-simulator.js';
 import { printTable } from './cli/io.js';
+import { readinessOf } from './cli/rollout-commands.js';
+import { formatReadiness } from './rollout/checklist.js';
 
 /** Exit codes of `npm start -- --once`. */
 const EXIT_READY = 0;
@@ -153,7 +155,11 @@ async function printReport(app: TenantGate): Promise<boolean> {
   printTable(
     (await operationSummary(app.db)) as unknown as Record<string, unknown>[],
   );
-  return audit.ready;
+
+  const readiness = await readinessOf(app);
+  console.log('\n== Phase 5 checklist (tenantgate readiness) ==');
+  console.log(formatReadiness(readiness));
+  return audit.ready && readiness.ready;
 }
 
 function waitForSignal(): Promise<void> {
