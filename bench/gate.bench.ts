@@ -210,6 +210,8 @@ else console.log('\n[postgres] skipped: set DATABASE_URL or TEST_DATABASE_URL');
 
 const lite = await PgliteDatabase.open('memory://');
 await migrate(lite);
+// Raw statements run as the owner; the gate states its role per batch.
+await lite.pg.exec('RESET ROLE');
 await lite.pg.exec(PROBE_TABLE);
 
 await benchGate(lite, 'pglite', {
