@@ -1,9 +1,9 @@
+import { auditPlatform } from './audit/platform-audit.js';
 import { performance } from 'node:perf_hooks';
 import { ApiKeyService } from './api/api-keys.js';
 import { apiOptionsFrom, startApi } from './api/server.js';
 import { openTenantGate, type TenantGate } from './app.js';
-import { accountBinding } from './accounts/account-service.js';
-import { runAudit, runInvariants } from './audit/audit.js';
+import { runInvariants } from './audit/audit.js';
 import { formatAuditReport, formatInvariantsReport } from './audit/format.js';
 import { operationSummary, specPathUsage } from './audit/path-usage.js';
 import { loadSettings } from './config/settings.js';
@@ -17,7 +17,7 @@ import { toTenantGateError } from './errors/tenantgate-error.js';
 import { fiscalizeDemoReceipts } from './fiscal/demo.js';
 import { startEposlovanjeSimulator } from './sandbox/eposlovanje-simulator.js';
 import { printTable } from './cli/io.js';
-import { readinessOf } from './cli/rollout-commands.js';
+import { readinessOf } from './rollout/platform.js';
 import { formatReadiness } from './rollout/checklist.js';
 
 /** Exit codes of `npm start -- --once`. */
@@ -128,11 +128,7 @@ function announce(app: TenantGate, sandboxUrl: string): void {
 }
 
 async function printReport(app: TenantGate): Promise<boolean> {
-  const audit = await runAudit(app.db, {
-    accountEnvironment: app.settings.accountEnvironment,
-    secretProbe: (a) =>
-      app.vault.canOpen(a.secretEnvelope, accountBinding(a.companyId, a.id)),
-  });
+  const audit = await auditPlatform(app);
   console.log('\n== Readiness audit (tenantgate audit) ==');
   console.log(formatAuditReport(audit));
 

@@ -1,8 +1,8 @@
+import { auditPlatform } from '../audit/platform-audit.js';
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { openTenantGate, type TenantGate } from '../app.js';
-import { accountBinding } from '../accounts/account-service.js';
-import { runAudit, runInvariants } from '../audit/audit.js';
+import { runInvariants } from '../audit/audit.js';
 import { formatAuditReport, formatInvariantsReport } from '../audit/format.js';
 import { exitCodeFor } from '../audit/report.js';
 import { loadSettings } from '../config/settings.js';
@@ -395,14 +395,7 @@ function addAuditCommands(program: Command, act: Act) {
     .action(
       act(async (o) =>
         withApp(async (app) => {
-          const report = await runAudit(app.db, {
-            accountEnvironment: app.settings.accountEnvironment,
-            secretProbe: (a) =>
-              app.vault.canOpen(
-                a.secretEnvelope,
-                accountBinding(a.companyId, a.id),
-              ),
-          });
+          const report = await auditPlatform(app);
           if (o.json) printJson(report);
           else console.log(formatAuditReport(report));
           return exitCodeFor(report);

@@ -1,10 +1,9 @@
+import { auditPlatform } from '../audit/platform-audit.js';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { openTenantGate, type TenantGate } from '../app.js';
 import { loadSettings } from '../config/settings.js';
 import { EnvFlagSource } from '../flags/env-flags.js';
-import { accountBinding } from '../accounts/account-service.js';
-import { runAudit } from '../audit/audit.js';
 import { adopt } from '../migration/adopt.js';
 import { backfill } from '../migration/backfill.js';
 import {
@@ -220,14 +219,7 @@ export function addMigrationCommands(program: Command, act: Act): void {
     .action(
       act(async (o) =>
         withApp(async (app) => {
-          const audit = await runAudit(app.db, {
-            accountEnvironment: app.settings.accountEnvironment,
-            secretProbe: (a) =>
-              app.vault.canOpen(
-                a.secretEnvelope,
-                accountBinding(a.companyId, a.id),
-              ),
-          });
+          const audit = await auditPlatform(app);
           const evidence = await collectEvidence(app.db, o.label, audit);
           const paths = writeEvidence(o.out, evidence);
           if (o.json) printJson(evidence);

@@ -2,17 +2,10 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { TenantGate } from '../app.js';
 import { openTenantGate } from '../app.js';
-import { accountBinding } from '../accounts/account-service.js';
-import { runAudit } from '../audit/audit.js';
 import { loadSettings } from '../config/settings.js';
 import { invalidInput } from '../errors/tenantgate-error.js';
-import {
-  evaluateReadiness,
-  type ReadinessOptions,
-  type ReadinessReport,
-} from '../rollout/checks.js';
+import { controllerOf, readinessOf } from '../rollout/platform.js';
 import { formatReadiness } from '../rollout/checklist.js';
-import { RolloutController } from '../rollout/controller.js';
 import { hookFromSettings } from '../rollout/deploy-hooks.js';
 import { buildEvidence, evidenceMarkdown } from '../rollout/evidence.js';
 import { compressedRollout } from '../rollout/demo.js';
@@ -45,48 +38,6 @@ interface ReadinessFlags {
   minFiscalizations?: string;
 }
 
-/**
- * The readiness report of the running platform: both environments in
- * its one database. What `npm start` prints (see `printReadiness`).
- */
-export async function readinessOf(
-  app: TenantGate,
-  options: ReadinessOptions = {},
-): Promise<ReadinessReport> {
-  const report = await runAudit(app.db, {
-    accountEnvironment: app.settings.accountEnvironment,
-    secretProbe: (a) =>
-      app.vault.canOpen(a.secretEnvelope, accountBinding(a.companyId, a.id)),
-  });
-  return evaluateReadiness(
-    {
-      databases: { staging: app.db, production: app.db },
-      audits: [{ label: 'shared', report }],
-    },
-    options,
-  );
-}
-
-/** The controller over the running platform's one database. */
-export function controllerOf(app: TenantGate): RolloutController {
-  return new RolloutController({
-    control: app.db,
-    databases: { staging: app.db, production: app.db },
-    audits: async () => {
-      const report = await runAudit(app.db, {
-        accountEnvironment: app.settings.accountEnvironment,
-        secretProbe: (a) =>
-          app.vault.canOpen(
-            a.secretEnvelope,
-            accountBinding(a.companyId, a.id),
-          ),
-      });
-      return [{ label: 'shared', report }];
-    },
-    logger: app.logger,
-  });
-}
-
 function printGates(gates: GateResult[]): void {
   printTable(
     gates.map((g) => ({
@@ -100,7 +51,7 @@ function printGates(gates: GateResult[]): void {
 const ACTOR = '--actor <name>';
 const ACTOR_HELP = 'who acts (default: $USER)';
 const actorOf = (o: { actor?: string }) =>
-  o.actor ?? process.env.USER ?? 'operator';
+  o.actor ?? loadSettings().operatorName ?? 'operator';
 
 function addStageCommands(rollout: Command, act: Act): void {
   rollout

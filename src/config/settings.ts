@@ -27,6 +27,7 @@ const settingsSchema = z.object({
   TENANTGATE_VAULT_ACTIVE_KEY: z.string().optional(),
   TENANTGATE_VAULT_KEY_FILE: z.string().optional(),
   TENANTGATE_SOFTWARE_ID: z.string().min(1).default('TenantGate-0.1'),
+  USER: z.string().optional(),
   TENANTGATE_HTTP_TIMEOUT_MS: z.coerce.number().int().positive().default(15000),
   TENANTGATE_FLAG_POLL_MS: z.coerce.number().int().min(50).default(1000),
   TENANTGATE_EVENT_RETENTION_DAYS: z.coerce.number().int().min(31).optional(),
@@ -76,6 +77,8 @@ export interface Settings {
     keyFile: string | undefined;
   };
   softwareId: string;
+  /** The login running a CLI command (`USER`): the default actor. */
+  operatorName: string | undefined;
   httpTimeoutMs: number;
   logLevel: z.infer<typeof settingsSchema>['LOG_LEVEL'];
   /** How often a process re-reads the flag store. Default 1000 ms. */
@@ -152,6 +155,7 @@ export function loadSettings(
       keyFile: s.TENANTGATE_VAULT_KEY_FILE,
     },
     softwareId: s.TENANTGATE_SOFTWARE_ID,
+    operatorName: s.USER,
     httpTimeoutMs: s.TENANTGATE_HTTP_TIMEOUT_MS,
     logLevel: s.LOG_LEVEL,
     flagPollMs: s.TENANTGATE_FLAG_POLL_MS,

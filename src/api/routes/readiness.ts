@@ -1,5 +1,5 @@
-import { accountBinding } from '../../accounts/account-service.js';
-import { runAudit, runInvariants } from '../../audit/audit.js';
+import { auditPlatform } from '../../audit/platform-audit.js';
+import { runInvariants } from '../../audit/audit.js';
 import { operationSummary, specPathUsage } from '../../audit/path-usage.js';
 import { requireOperator } from '../auth.js';
 import type { ApiRoutes } from '../context.js';
@@ -31,15 +31,7 @@ export const readinessRoutes: ApiRoutes = (server, ctx) => {
         response: { 200: auditReportSchema, ...problemResponses },
       },
     },
-    async () =>
-      runAudit(app.db, {
-        accountEnvironment: app.settings.accountEnvironment,
-        secretProbe: (a) =>
-          app.vault.canOpen(
-            a.secretEnvelope,
-            accountBinding(a.companyId, a.id),
-          ),
-      }),
+    async () => auditPlatform(app),
   );
 
   server.get(
