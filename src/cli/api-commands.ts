@@ -1,25 +1,10 @@
+import { withApp, type Act } from './session.js';
 import type { Command } from 'commander';
 import { ApiKeyService } from '../api/api-keys.js';
 import { apiOptionsFrom, startApi } from '../api/server.js';
-import { openTenantGate, type TenantGate } from '../app.js';
-import { loadSettings } from '../config/settings.js';
+import type { TenantGate } from '../app.js';
 import { invalidInput } from '../errors/tenantgate-error.js';
 import { printJson, printTable } from './io.js';
-
-type Act = <A extends unknown[]>(
-  fn: (...args: A) => Promise<number>,
-) => (...args: A) => Promise<void>;
-
-async function withApp(
-  run: (app: TenantGate) => Promise<number | void>,
-): Promise<number> {
-  const app = await openTenantGate(loadSettings(), { allowLocalKey: true });
-  try {
-    return (await run(app)) ?? 0;
-  } finally {
-    await app.close();
-  }
-}
 
 function keyService(app: TenantGate): ApiKeyService {
   return new ApiKeyService({ db: app.db, logger: app.logger });

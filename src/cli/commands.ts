@@ -1,11 +1,10 @@
+import { withApp, type Act } from './session.js';
 import { auditPlatform } from '../audit/platform-audit.js';
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { openTenantGate, type TenantGate } from '../app.js';
 import { runInvariants } from '../audit/audit.js';
 import { formatAuditReport, formatInvariantsReport } from '../audit/format.js';
 import { exitCodeFor } from '../audit/report.js';
-import { loadSettings } from '../config/settings.js';
 import { migrate } from '../db/migrate.js';
 import { ERROR_CATALOGUE } from '../errors/catalogue.js';
 import { rotateMasterKey } from '../vault/rotation.js';
@@ -17,18 +16,6 @@ import { addFiscalCommands } from './fiscal-commands.js';
 import { addMigrationCommands } from './migration-commands.js';
 import { addRolloutCommands } from './rollout-commands.js';
 import { addUblCommands } from './ubl-commands.js';
-
-type Run = (app: TenantGate) => Promise<number | void>;
-
-/** Opens TenantGate for one command and closes it afterwards. */
-async function withApp(run: Run): Promise<number> {
-  const app = await openTenantGate(loadSettings(), { allowLocalKey: true });
-  try {
-    return (await run(app)) ?? 0;
-  } finally {
-    await app.close();
-  }
-}
 
 /** The `tenantgate` command tree. Each action returns an exit code. */
 export function buildProgram(exit: (code: number) => void): Command {
@@ -89,10 +76,6 @@ export function buildProgram(exit: (code: number) => void): Command {
     );
   return program;
 }
-
-type Act = <A extends unknown[]>(
-  fn: (...args: A) => Promise<number>,
-) => (...args: A) => Promise<void>;
 
 function addCompanyCommands(program: Command, act: Act) {
   const companies = program

@@ -1,29 +1,12 @@
+import { withApp, type Act } from './session.js';
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { openTenantGate, type TenantGate } from '../app.js';
-import { loadSettings } from '../config/settings.js';
 import { invalidInput } from '../errors/tenantgate-error.js';
 import { printJson } from './io.js';
-
-type Act = <A extends unknown[]>(
-  fn: (...args: A) => Promise<number>,
-) => (...args: A) => Promise<void>;
 
 interface PasswordOptions {
   passwordFile?: string;
   passwordStdin?: boolean;
-}
-
-async function withApp(
-  run: (app: TenantGate) => Promise<void>,
-): Promise<number> {
-  const app = await openTenantGate(loadSettings(), { allowLocalKey: true });
-  try {
-    await run(app);
-    return 0;
-  } finally {
-    await app.close();
-  }
 }
 
 /**

@@ -1,3 +1,4 @@
+import { type Act } from './session.js';
 import { hostname, userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { FLAG_NAMES, loadSettings } from '../config/settings.js';
@@ -12,10 +13,6 @@ import {
 } from '../flags/flag-store.js';
 import { effectiveValue, type FlagValue } from '../flags/flag-value.js';
 import { parseOnOff, printJson, printTable } from './io.js';
-
-type Act = <A extends unknown[]>(
-  fn: (...args: A) => Promise<number>,
-) => (...args: A) => Promise<void>;
 
 /**
  * Opens only the database: flag commands read and change the store

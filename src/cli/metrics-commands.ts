@@ -1,3 +1,4 @@
+import { type Act } from './session.js';
 import type { Command } from 'commander';
 import { specPathUsage } from '../audit/path-usage.js';
 import { loadSettings } from '../config/settings.js';
@@ -9,10 +10,6 @@ import { ledgerMetrics, type Ratio } from '../metrics/metrics.js';
 import { createPrometheusRegistry } from '../metrics/prometheus.js';
 import { applyRetention, rollUpHours } from '../metrics/rollup.js';
 import { printJson, printTable } from './io.js';
-
-type Act = <A extends unknown[]>(
-  fn: (...args: A) => Promise<number>,
-) => (...args: A) => Promise<void>;
 
 const UNIT_MS: Record<string, number> = {
   m: 60_000,

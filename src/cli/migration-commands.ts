@@ -1,3 +1,4 @@
+import { type Act } from './session.js';
 import { auditPlatform } from '../audit/platform-audit.js';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -23,10 +24,6 @@ import { harden, rollbackHardening } from '../migration/harden.js';
 import { provision } from '../migration/provision.js';
 import { invalidInput } from '../errors/tenantgate-error.js';
 import { printJson } from './io.js';
-
-type Act = <A extends unknown[]>(
-  fn: (...args: A) => Promise<number>,
-) => (...args: A) => Promise<void>;
 
 async function withApp(
   run: (app: TenantGate) => Promise<number>,

@@ -1,7 +1,7 @@
+import { withApp, type Act } from './session.js';
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { TenantGate } from '../app.js';
-import { openTenantGate } from '../app.js';
 import { loadSettings } from '../config/settings.js';
 import { invalidInput } from '../errors/tenantgate-error.js';
 import { controllerOf, readinessOf } from '../rollout/platform.js';
@@ -15,21 +15,6 @@ import { recordSignOff } from '../rollout/sign-off.js';
 import { Rollback } from '../rollout/rollback.js';
 import type { GateResult } from '../rollout/rollout-store.js';
 import { printJson, printTable } from './io.js';
-
-type Act = <A extends unknown[]>(
-  fn: (...args: A) => Promise<number>,
-) => (...args: A) => Promise<void>;
-
-async function withApp(
-  run: (app: TenantGate) => Promise<number | void>,
-): Promise<number> {
-  const app = await openTenantGate(loadSettings(), { allowLocalKey: true });
-  try {
-    return (await run(app)) ?? 0;
-  } finally {
-    await app.close();
-  }
-}
 
 interface ReadinessFlags {
   json?: boolean;

@@ -1,3 +1,4 @@
+import { type Act } from './session.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { checkRulesXml } from '../einvoice/rules/engine.js';
@@ -6,10 +7,6 @@ import { validateInvoice } from '../einvoice/rules/validate.js';
 import { buildUbl } from '../einvoice/ubl/builder.js';
 import { parseInvoiceModel } from '../einvoice/ubl/model-schema.js';
 import { printJson, printTable } from './io.js';
-
-type Act = <A extends unknown[]>(
-  fn: (...args: A) => Promise<number>,
-) => (...args: A) => Promise<void>;
 
 function printFindings(findings: Finding[], json: boolean): void {
   if (json) return printJson(findings);
