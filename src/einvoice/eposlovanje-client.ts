@@ -5,7 +5,10 @@ import {
 } from '../errors/tenantgate-error.js';
 import type {
   DocumentStatus,
+  IncomingDocument,
+  IncomingPage,
   IntermediaryClient,
+  OutgoingDocument,
   RequestAuthoriser,
   SendOptions,
   SendResult,
@@ -21,9 +24,12 @@ export interface EposlovanjeClientOptions {
   softwareId: string;
   /** Time allowed for one request, reply included. Default 30 000 ms. */
   timeoutMs?: number;
+  /** Inbox documents per page (1–100). Default 50. */
+  pageSize?: number;
 }
 
-type Operation = 'send' | 'status' | 'ping';
+type Operation =
+  'send' | 'status' | 'ping' | 'outgoing' | 'incoming' | 'fetchDocument';
 
 interface Call {
   operation: Operation;
@@ -37,12 +43,17 @@ interface Call {
 interface Reply {
   status: number;
   body: unknown;
+  retryAfter: string | null;
 }
 
 const KIND = 'EINVOICE_EPOSLOVANJE';
 const DEFAULT_TIMEOUT_MS = 30_000;
 const MAX_FINDINGS = 100;
 const MAX_FINDING_LENGTH = 2_000;
+const DEFAULT_PAGE_SIZE = 50;
+const LISTING_PAGE_SIZE = 100;
+/** Bound on the outgoing listing read for one reconciliation. */
+const MAX_LISTING_PAGES = 200;
 
 /**
  * Error codes (of the fetch error's causes) that mean the connection
@@ -66,7 +77,7 @@ const NOT_SENT_CODES = new Set([
 export function createEposlovanjeClient(
   options: EposlovanjeClientOptions,
 ): IntermediaryClient {
-  const { apiRoot, softwareId, timeoutMs } = checkOptions(options);
+  const { apiRoot, softwareId, timeoutMs, pageSize } = checkOptions(options);
   const call = (c: Call) => exchange(apiRoot, timeoutMs, c);
 
   return {
@@ -105,11 +116,159 @@ export function createEposlovanjeClient(
     async ping(auth): Promise<void> {
       await call({ operation: 'ping', method: 'GET', path: 'ping', auth });
     },
+
+    /**
+     * `GET document/outgoing?limit&offset`, every page: the service has
+     * no lookup by number or date (and PROTOCOLS.md names only the
+     * inbox listing; the outgoing one is assumed to page the same way),
+     * so the listing is filtered here. A listing longer than the bound
+     * fails rather than answer "not found" from part of it: a wrong
+     * "not found" would lead to a second delivery.
+     */
+    async outgoing(query, auth): Promise<OutgoingDocument[]> {
+      if (!/^[0-9]{11}$/.test(query.sellerOib)) {
+        throw invalidInput('sellerOib', 'oib', 'sellerOib must be an OIB');
+      }
+      const listed: OutgoingDocument[] = [];
+      for (let page = 0; ; page += 1) {
+        if (page === MAX_LISTING_PAGES) {
+          throw new TenantGateError(
+            'COUNTERPART_UNAVAILABLE',
+            'ePoslovanje listed more outgoing documents than can be searched',
+            { providerKind: KIND, operation: 'outgoing', pages: page },
+          );
+        }
+        const params = new URLSearchParams({
+          limit: String(LISTING_PAGE_SIZE),
+          offset: String(page * LISTING_PAGE_SIZE),
+        });
+        const reply = await call({
+          operation: 'outgoing',
+          method: 'GET',
+          path: `document/outgoing?${params.toString()}`,
+          auth,
+        });
+        const items = listOf(reply, 'outgoing');
+        listed.push(...items.map(toOutgoing));
+        if (items.length < LISTING_PAGE_SIZE) break;
+      }
+      const since =
+        query.since === undefined ? undefined : Date.parse(query.since);
+      return listed.filter(
+        (doc) =>
+          doc.sellerOib === query.sellerOib &&
+          (query.documentNumber === undefined ||
+            doc.documentNumber === query.documentNumber) &&
+          (since === undefined || Date.parse(doc.submittedAt) >= since),
+      );
+    },
+
+    /**
+     * `GET document/incoming?limit&offset`: the cursor is the offset of
+     * the next unread document (the inbox is listed oldest first).
+     */
+    async incoming(cursor, auth): Promise<IncomingPage> {
+      const offset = cursor === null ? 0 : Number(cursor);
+      if (!Number.isSafeInteger(offset) || offset < 0) {
+        throw invalidInput('cursor', 'offset', 'Not an ePoslovanje cursor');
+      }
+      const params = new URLSearchParams({
+        limit: String(pageSize),
+        offset: String(offset),
+      });
+      const reply = await call({
+        operation: 'incoming',
+        method: 'GET',
+        path: `document/incoming?${params.toString()}`,
+        auth,
+      });
+      const documents = listOf(reply, 'incoming').map(toIncoming);
+      return { documents, nextCursor: String(offset + documents.length) };
+    },
+
+    /** `GET document/get/{id}` → `{id, document: <UBL string>}`. */
+    async fetchDocument(providerRef, auth): Promise<{ ublXml: string }> {
+      if (providerRef === '') {
+        throw invalidInput('providerRef', 'required', 'No document id');
+      }
+      const reply = await call({
+        operation: 'fetchDocument',
+        method: 'GET',
+        path: `document/get/${encodeURIComponent(providerRef)}`,
+        auth,
+      });
+      const document = field(reply.body, 'document');
+      if (typeof document !== 'string' || document === '') {
+        throw malformed('fetchDocument', reply, 'has no document');
+      }
+      return { ublXml: document };
+    },
   };
+}
+
+function listOf(reply: Reply, operation: Operation): unknown[] {
+  if (!Array.isArray(reply.body)) {
+    throw malformed(operation, reply, 'is not a list');
+  }
+  return reply.body as unknown[];
+}
+
+function malformed(
+  operation: Operation,
+  reply: Reply,
+  what: string,
+): TenantGateError {
+  return new TenantGateError(
+    'COUNTERPART_UNAVAILABLE',
+    `ePoslovanje's ${operation} reply ${what}`,
+    { providerKind: KIND, operation, status: reply.status },
+  );
+}
+
+function idOf(item: unknown): string {
+  const id = field(item, 'id');
+  return typeof id === 'string' || typeof id === 'number' ? String(id) : '';
+}
+
+function text(item: unknown, name: string): string {
+  const value = field(item, name);
+  return typeof value === 'string' ? value : '';
+}
+
+function toOutgoing(item: unknown): OutgoingDocument {
+  return {
+    providerRef: idOf(item),
+    sellerOib: text(item, 'senderOib'),
+    documentNumber: text(item, 'documentNr'),
+    status: text(item, 'status'),
+    submittedAt: text(item, 'insertedOn'),
+  };
+}
+
+function toIncoming(item: unknown): IncomingDocument {
+  const doc = {
+    providerRef: idOf(item),
+    senderOib: text(item, 'senderOib'),
+    documentNumber: text(item, 'documentNr'),
+    receivedAt: text(item, 'insertedOn'),
+  };
+  if (doc.providerRef === '') {
+    // Without the id the document can be neither fetched nor deduplicated.
+    throw new TenantGateError(
+      'COUNTERPART_UNAVAILABLE',
+      'ePoslovanje listed an incoming document without an id',
+      { providerKind: KIND, operation: 'incoming' },
+    );
+  }
+  return doc;
 }
 
 function checkOptions(options: EposlovanjeClientOptions) {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
+  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 100) {
+    throw invalidInput('pageSize', 'range', 'pageSize must be 1 to 100');
+  }
   if (!/^https?:\/\/[^/]/.test(options.baseUrl)) {
     throw invalidInput('baseUrl', 'http_url', 'baseUrl must be an http(s) URL');
   }
@@ -120,7 +279,7 @@ function checkOptions(options: EposlovanjeClientOptions) {
     throw invalidInput('timeoutMs', 'positive', 'timeoutMs must be > 0');
   }
   const apiRoot = `${options.baseUrl.replace(/\/+$/, '')}/api/v2/`;
-  return { apiRoot, softwareId: options.softwareId, timeoutMs };
+  return { apiRoot, softwareId: options.softwareId, timeoutMs, pageSize };
 }
 
 /**
@@ -153,7 +312,11 @@ async function exchange(
       body: call.body,
       signal,
     });
-    reply = { status: response.status, body: parseJson(await response.text()) };
+    reply = {
+      status: response.status,
+      body: parseJson(await response.text()),
+      retryAfter: response.headers.get('retry-after'),
+    };
   } catch (error) {
     throw transportError(call.operation, error, {
       timedOut: timeout.aborted,
@@ -223,6 +386,8 @@ function httpError(
     );
   }
   if (reply.status === 408 || reply.status === 429 || reply.status >= 500) {
+    const retryAfterMs = retryAfterOf(reply.retryAfter);
+    if (retryAfterMs !== undefined) details.retryAfterMs = retryAfterMs;
     return new TenantGateError(
       'COUNTERPART_UNAVAILABLE',
       'ePoslovanje is unavailable',
@@ -322,6 +487,14 @@ function scrub(text: string, secrets: string[]): string {
       secret === '' ? out : out.split(secret).join('[redacted]'),
     text,
   );
+}
+
+/** `Retry-After` in seconds or as an HTTP date, as milliseconds. */
+function retryAfterOf(value: string | null): number | undefined {
+  if (value === null || value.trim() === '') return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }
 
 function field(body: unknown, name: string): unknown {

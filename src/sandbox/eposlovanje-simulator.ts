@@ -12,20 +12,40 @@ import {
   type UblSchemaValidator,
 } from './xsd-validator.js';
 
+/** The simulator's routes, as faults name them. */
+export type EposlovanjeRoute =
+  'ping' | 'send' | 'status' | 'outgoing' | 'incoming' | 'get';
+
+/** Where a fault applies: by default to any route, from the next request. */
+interface FaultTarget {
+  /** Number of matching requests to play it on. Default 1. */
+  times?: number;
+  /** Only requests to this route match. Default: every route. */
+  route?: EposlovanjeRoute;
+  /**
+   * Matching requests to let through first: `{route: 'incoming',
+   * skip: 1}` fails the second inbox page.
+   */
+  skip?: number;
+}
+
 /**
- * A fault the simulator plays on the next `times` requests (default 1),
- * whatever the route:
+ * A fault the simulator plays on the next matching requests:
  * - `status`: answers with that status before doing anything (the
- *   document is not stored); 502 and 503 answer HTML, as a gateway does.
+ *   document is not stored); 502 and 503 answer HTML, as a gateway does;
+ *   429 answers JSON with `Retry-After` (seconds) when `retryAfter` is
+ *   given.
  * - `latency`: waits `ms` once the request has arrived, then handles it
  *   (a send stores the document even if the client gave up).
  * - `drop-reply`: handles the request (a send stores the document), then
  *   destroys the socket without answering: a lost reply.
  */
-export type EposlovanjeFault =
-  | { kind: 'status'; status: 500 | 502 | 503; times?: number }
-  | { kind: 'latency'; ms: number; times?: number }
-  | { kind: 'drop-reply'; times?: number };
+export type EposlovanjeFault = FaultTarget &
+  (
+    | { kind: 'status'; status: 429 | 500 | 502 | 503; retryAfter?: number }
+    | { kind: 'latency'; ms: number }
+    | { kind: 'drop-reply' }
+  );
 
 /** A document the simulator accepted. */
 export interface ReceivedDocument {
@@ -39,7 +59,28 @@ export interface ReceivedDocument {
   softwareId: string;
   sendAsEmail: boolean;
   insertedOn: string;
+  /** The status word `document/status` answers (`SENT` at first). */
+  status: string;
 }
+
+/** A document waiting in a company's inbox. */
+export interface InboxDocument {
+  id: string;
+  /** The company the document is addressed to. */
+  receiverOib: string;
+  senderOib: string;
+  documentNumber: string;
+  xml: string;
+  insertedOn: string;
+}
+
+/** Status words the simulator's `document/status` answers. */
+export const EPOSLOVANJE_STATUSES = [
+  'SENT',
+  'DELIVERED',
+  'ACCEPTED',
+  'REJECTED',
+] as const;
 
 /** A running ePoslovanje API v2 simulator. */
 export interface EposlovanjeSimulator {
@@ -49,10 +90,27 @@ export interface EposlovanjeSimulator {
   registerKey(apiKey: string, oib: string): void;
   revokeKey(apiKey: string): void;
   injectFault(fault: EposlovanjeFault): void;
-  /** Forgets keys, documents and pending faults. */
+  /** Forgets keys, documents, inboxes and pending faults. */
   reset(): void;
-  /** Accepted documents, oldest first. */
+  /**
+   * Accepted documents, oldest first: one per delivery (the service
+   * does not deduplicate; a second send is a second delivery).
+   */
   documents(): ReceivedDocument[];
+  /** Sets what `document/status/{id}` answers for a sent document. */
+  setStatus(id: string, status: string): void;
+  /**
+   * Puts a document in the inbox of `receiverOib` (sender and number
+   * read from the XML unless given; the XML is kept byte for byte).
+   */
+  injectIncoming(doc: {
+    receiverOib: string;
+    xml: string;
+    senderOib?: string;
+    documentNumber?: string;
+  }): InboxDocument;
+  /** Every inbox document, oldest first. */
+  inbox(): InboxDocument[];
   close(): Promise<void>;
 }
 
@@ -70,11 +128,13 @@ export interface EposlovanjeSimulatorOptions {
 interface PendingFault {
   fault: EposlovanjeFault;
   remaining: number;
+  skip: number;
 }
 
 interface State {
   keys: Map<string, string>;
   documents: ReceivedDocument[];
+  inbox: InboxDocument[];
   faults: PendingFault[];
   dropped: WeakSet<IncomingMessage>;
   delayed: WeakMap<IncomingMessage, number>;
@@ -121,13 +181,37 @@ export async function startEposlovanjeSimulator(
     registerKey: (apiKey, oib) => void state.keys.set(apiKey, oib),
     revokeKey: (apiKey) => void state.keys.delete(apiKey),
     injectFault: (fault) =>
-      void state.faults.push({ fault, remaining: fault.times ?? 1 }),
+      void state.faults.push({
+        fault,
+        remaining: fault.times ?? 1,
+        skip: fault.skip ?? 0,
+      }),
     reset: () => {
       state.keys.clear();
       state.documents.length = 0;
+      state.inbox.length = 0;
       state.faults.length = 0;
     },
     documents: () => state.documents.map((doc) => ({ ...doc })),
+    setStatus: (id, status) => {
+      const doc = state.documents.find((d) => d.id === id);
+      if (!doc) throw new Error(`No sent document ${id}`);
+      doc.status = status;
+    },
+    injectIncoming: (doc) => {
+      const facts = readDocumentFacts(doc.xml);
+      const stored: InboxDocument = {
+        id: String(state.nextId++),
+        receiverOib: doc.receiverOib,
+        senderOib: doc.senderOib ?? facts.supplierOib ?? '',
+        documentNumber: doc.documentNumber ?? facts.documentNumber,
+        xml: doc.xml,
+        insertedOn: new Date().toISOString(),
+      };
+      state.inbox.push(stored);
+      return { ...stored };
+    },
+    inbox: () => state.inbox.map((doc) => ({ ...doc })),
     close: async () => {
       state.closing.abort();
       await app.close();
@@ -139,6 +223,7 @@ function freshState(): State {
   return {
     keys: new Map(),
     documents: [],
+    inbox: [],
     faults: [],
     dropped: new WeakSet(),
     delayed: new WeakMap(),
@@ -156,8 +241,8 @@ function freshState(): State {
  */
 function registerHooks(app: FastifyInstance, state: State): void {
   app.addHook('onRequest', async (request, reply) => {
-    const fault = takeFault(state);
-    if (fault?.kind === 'status') return replyFaultStatus(reply, fault.status);
+    const fault = takeFault(state, routeOf(request));
+    if (fault?.kind === 'status') return replyFaultStatus(reply, fault);
     if (fault?.kind === 'latency') state.delayed.set(request.raw, fault.ms);
     if (fault?.kind === 'drop-reply') state.dropped.add(request.raw);
 
@@ -218,11 +303,118 @@ function registerRoutes(
       }
       return answer(request, reply, state, 200, {
         id: Number(doc.id),
-        status: 'SENT',
+        status: doc.status,
         insertedOn: doc.insertedOn,
       });
     },
   );
+
+  app.get<{ Querystring: Record<string, string | undefined> }>(
+    `${BASE}/document/outgoing`,
+    (request, reply) => {
+      const page = pageOf(request.query);
+      if (typeof page === 'string') {
+        return answer(request, reply, state, 400, {
+          error: 'Bad request',
+          details: [page],
+        });
+      }
+      // No lookup by number or date: the whole listing, oldest first.
+      const oib = keyOib(request, state);
+      const listed = state.documents.filter((d) => d.oib === oib);
+      return answer(
+        request,
+        reply,
+        state,
+        200,
+        listed.slice(page.offset, page.offset + page.limit).map((d) => ({
+          id: Number(d.id),
+          documentNr: d.documentNumber,
+          senderOib: d.oib,
+          status: d.status,
+          insertedOn: d.insertedOn,
+        })),
+      );
+    },
+  );
+
+  app.get<{ Querystring: Record<string, string | undefined> }>(
+    `${BASE}/document/incoming`,
+    (request, reply) => {
+      const page = pageOf(request.query);
+      if (typeof page === 'string') {
+        return answer(request, reply, state, 400, {
+          error: 'Bad request',
+          details: [page],
+        });
+      }
+      const oib = keyOib(request, state);
+      const listed = state.inbox.filter((d) => d.receiverOib === oib);
+      return answer(
+        request,
+        reply,
+        state,
+        200,
+        listed.slice(page.offset, page.offset + page.limit).map((d) => ({
+          id: Number(d.id),
+          documentNr: d.documentNumber,
+          senderOib: d.senderOib,
+          receiverOib: d.receiverOib,
+          insertedOn: d.insertedOn,
+        })),
+      );
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    `${BASE}/document/get/:id`,
+    (request, reply) => {
+      const oib = keyOib(request, state);
+      const doc = state.inbox.find(
+        (d) => d.id === request.params.id && d.receiverOib === oib,
+      );
+      if (!doc) {
+        return answer(request, reply, state, 404, {
+          error: 'Document not found',
+        });
+      }
+      return answer(request, reply, state, 200, {
+        id: Number(doc.id),
+        document: doc.xml,
+      });
+    },
+  );
+}
+
+const MAX_PAGE = 100;
+
+/** `limit` (1–100, default 50) and `offset` (default 0), or a problem. */
+function pageOf(
+  query: Record<string, string | undefined>,
+): { limit: number; offset: number } | string {
+  const limit = Number(query.limit ?? 50);
+  const offset = Number(query.offset ?? 0);
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) {
+    return `limit must be an integer from 1 to ${MAX_PAGE}`;
+  }
+  if (!Number.isInteger(offset) || offset < 0) {
+    return 'offset must be a non-negative integer';
+  }
+  return { limit, offset };
+}
+
+const ROUTES: Record<string, EposlovanjeRoute> = {
+  [`${BASE}/ping`]: 'ping',
+  [`${BASE}/document/send`]: 'send',
+  [`${BASE}/document/status/:id`]: 'status',
+  [`${BASE}/document/outgoing`]: 'outgoing',
+  [`${BASE}/document/incoming`]: 'incoming',
+  [`${BASE}/document/get/:id`]: 'get',
+};
+
+function routeOf(request: FastifyRequest): EposlovanjeRoute | undefined {
+  const url = request.routeOptions.url;
+  return url === undefined ? undefined : ROUTES[url];
 }
 
 async function handleSend(
@@ -313,6 +505,7 @@ function storeDocument(
     softwareId: body.softwareId,
     sendAsEmail: body.sendAsEmail ?? false,
     insertedOn: new Date().toISOString(),
+    status: 'SENT',
   };
   state.documents.push(doc);
   return doc;
@@ -362,17 +555,35 @@ function keyOib(request: FastifyRequest, state: State): string | undefined {
   return state.keys.get(key);
 }
 
-function takeFault(state: State): EposlovanjeFault | undefined {
-  const pending = state.faults.find((f) => f.remaining > 0);
+function takeFault(
+  state: State,
+  route: EposlovanjeRoute | undefined,
+): EposlovanjeFault | undefined {
+  const pending = state.faults.find(
+    (f) =>
+      f.remaining > 0 &&
+      (f.fault.route === undefined || f.fault.route === route),
+  );
   if (!pending) return undefined;
+  if (pending.skip > 0) {
+    pending.skip -= 1;
+    return undefined;
+  }
   pending.remaining -= 1;
   return pending.fault;
 }
 
 function replyFaultStatus(
   reply: FastifyReply,
-  status: 500 | 502 | 503,
+  fault: { status: 429 | 500 | 502 | 503; retryAfter?: number },
 ): FastifyReply {
+  const { status } = fault;
+  if (status === 429) {
+    if (fault.retryAfter !== undefined) {
+      reply.header('retry-after', String(fault.retryAfter));
+    }
+    return reply.code(429).send({ error: 'Too many requests' });
+  }
   if (status === 500) {
     return reply.code(500).send({ error: 'Internal server error' });
   }
