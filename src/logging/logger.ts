@@ -1,4 +1,5 @@
 import { pino, type Logger } from 'pino';
+import { currentLogTap } from './log-tap.js';
 
 export type { Logger };
 
@@ -21,7 +22,11 @@ export const REDACTED_PATHS = [
   'secretEnvelope',
 ];
 
-/** Structured JSON logs: a dotted `event` field and the ids on each line. */
+/**
+ * Structured JSON logs: a dotted `event` field and the ids on each line.
+ * With a log tap installed (tests only, see `installLogTap`), every
+ * line at every level also goes to the tap, after redaction.
+ */
 export function createLogger(
   level: string = 'info',
   destination?: NodeJS.WritableStream,
@@ -32,6 +37,15 @@ export function createLogger(
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
-  if (destination) return pino(options, destination);
-  return pino(options, pino.destination({ dest: 2, sync: true }));
+  const out = destination ?? pino.destination({ dest: 2, sync: true });
+  const tap = currentLogTap();
+  if (!tap) return pino(options, out);
+
+  const streams: pino.StreamEntry[] = [
+    { level: 'trace', stream: { write: (line: string) => tap(line) } },
+  ];
+  if (level !== 'silent') {
+    streams.push({ level: level as pino.Level, stream: out });
+  }
+  return pino({ ...options, level: 'trace' }, pino.multistream(streams));
 }

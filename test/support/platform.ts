@@ -27,6 +27,7 @@ import {
 import { parseKeyList } from '../../src/vault/key-ring.js';
 import { Vault } from '../../src/vault/vault.js';
 import { randomOib } from './builders.js';
+import { registerSecret } from './known-secrets.js';
 
 /** The deployment environment the test platform runs in by default. */
 export const TEST_DEPLOYMENT_ENV = 'staging';
@@ -99,9 +100,9 @@ export function buildPlatform(
 ): Platform {
   const logs = new CapturedLogs();
   const logger = createLogger('debug', logs.stream);
-  const vault = new Vault(
-    parseKeyList(`v1:${randomBytes(32).toString('base64')}`),
-  );
+  const masterKey = randomBytes(32).toString('base64');
+  registerSecret('test platform master key', masterKey);
+  const vault = new Vault(parseKeyList(`v1:${masterKey}`));
   const flags = new StaticFlagSource();
   const gate = new EnforcementGate({
     db,
