@@ -19,7 +19,10 @@ export interface SendFacts {
 /**
  * `RacunZahtjev` for a prepared receipt, in the schema's element order,
  * unsigned. The root carries `Id` = `messageId` for the signature's
- * reference.
+ * reference. The text is already the root's exclusive canonical form
+ * (one namespace declaration before the one attribute, start and end
+ * tags, c14n text escaping, nothing between elements), so it is both
+ * what is sent and what is digested (`signCanonicalXml`).
  */
 export function racunZahtjevXml(receipt: Receipt, send: SendFacts): string {
   const parts = [
@@ -66,7 +69,7 @@ export function racunZahtjevXml(receipt: Receipt, send: SendFacts): string {
     opt('OibPrimateljaRacuna', receipt.buyerOib),
   ];
   return (
-    `<tns:RacunZahtjev xmlns:tns="${CIS_NS}" Id="${send.messageId}">` +
+    `<tns:RacunZahtjev xmlns:tns="${CIS_NS}" Id="${c14nAttribute(send.messageId)}">` +
     wrap(
       'Zaglavlje',
       el('IdPoruke', send.messageId) +
@@ -96,7 +99,7 @@ function taxLine(line: TaxLine): string {
 }
 
 function el(name: string, value: string): string {
-  return `<tns:${name}>${escapeXml(value)}</tns:${name}>`;
+  return `<tns:${name}>${c14nText(value)}</tns:${name}>`;
 }
 
 function opt(name: string, value: string | null): string {
@@ -105,6 +108,32 @@ function opt(name: string, value: string | null): string {
 
 function wrap(name: string, inner: string): string {
   return `<tns:${name}>${inner}</tns:${name}>`;
+}
+
+/**
+ * Text content as canonical XML writes it (C14N 1.0, also exclusive):
+ * `&`, `<`, `>` and carriage return escaped, nothing else.
+ */
+export function c14nText(value: string): string {
+  return value
+    .replaceAll('&', '&amp;')
+    .replaceAll('<', '&lt;')
+    .replaceAll('>', '&gt;')
+    .replaceAll('\r', '&#xD;');
+}
+
+/**
+ * An attribute value as canonical XML writes it: `&`, `<`, `"`, tab,
+ * line feed and carriage return escaped.
+ */
+export function c14nAttribute(value: string): string {
+  return value
+    .replaceAll('&', '&amp;')
+    .replaceAll('<', '&lt;')
+    .replaceAll('"', '&quot;')
+    .replaceAll('\t', '&#x9;')
+    .replaceAll('\n', '&#xA;')
+    .replaceAll('\r', '&#xD;');
 }
 
 /** Escapes text for element content and double-quoted attributes. */

@@ -273,11 +273,23 @@ function pattern(
 }
 
 function text(field: string, value: string | undefined, max: number): string {
-  if (value !== undefined && value.length >= 1 && value.length <= max) {
-    return value;
+  if (value === undefined || value.length < 1 || value.length > max) {
+    throw invalidInput(field, 'length', `${field}: 1 to ${max} characters`);
   }
-  throw invalidInput(field, 'length', `${field}: 1 to ${max} characters`);
+  if (NOT_XML_CHAR.test(value)) {
+    throw invalidInput(
+      field,
+      'xml-characters',
+      `${field}: a character XML 1.0 cannot carry`,
+    );
+  }
+  return value;
 }
+
+/** Control characters (but tab, LF, CR), lone surrogates, U+FFFE/F. */
+const NOT_XML_CHAR =
+  // eslint-disable-next-line no-control-regex
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 function optional<T, R>(value: T | undefined, parse: (v: T) => R): R | null {
   return value === undefined || value === null ? null : parse(value);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { TenantGateError } from '../errors/tenantgate-error.js';
 import { racunZahtjevXml } from './racun.js';
 import type { Receipt } from './receipt.js';
-import { signCisXml, type XmlSigner } from './xml-signature.js';
+import { signCanonicalXml, type XmlSigner } from './xml-signature.js';
 import { computeZki, type SignatureHash } from './zki.js';
 
 /** A signed RacunZahtjev, ready to send, with what to store. */
@@ -28,7 +28,8 @@ export interface SignOptions {
  * Signs a receipt for one send: checks that the certificate is the
  * issuer's (CERTIFICATE_INVALID, rule `oib-matches-receipt`, before
  * anything is sent), computes the ZKI unless given, builds RacunZahtjev
- * with a fresh IdPoruke and signs it.
+ * with a fresh IdPoruke (already in canonical form) and signs it
+ * without a generic canonicalizer.
  */
 export function signedRacunZahtjev(
   receipt: Receipt,
@@ -70,7 +71,7 @@ export function signedRacunZahtjev(
     lateDelivery,
   });
   return {
-    xml: signCisXml(unsigned, signer, options.hash),
+    xml: signCanonicalXml(unsigned, signer, options.hash),
     zki,
     messageId,
     hash: options.hash,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { SignedXml } from 'xml-crypto';
 import type { SignatureAlgorithm } from 'xml-crypto';
 import { escapeXml } from './racun.js';
@@ -59,6 +60,70 @@ export function signCisXml(
     location: { reference: '/*', action: 'append' },
   });
   return sig.getSignedXml();
+}
+
+/**
+ * Signs a document the caller wrote in exclusive canonical form (the
+ * c14n of its root element: namespace declarations before attributes,
+ * start and end tags, text escaped per c14n, no XML declaration, no
+ * whitespace between elements), as `racunZahtjevXml` writes
+ * RacunZahtjev. The result is what `signCisXml` produces, byte for byte
+ * in SignedInfo, without a generic canonicalizer: the digest is taken
+ * over `canonical` itself, SignedInfo is written in its canonical form,
+ * the vault signs it, and the Signature is spliced in as the root's
+ * last child. The root must carry an `Id` attribute.
+ */
+export function signCanonicalXml(
+  canonical: string,
+  signer: XmlSigner,
+  hash: SignatureHash,
+): string {
+  const id = ROOT_ID.exec(canonical)?.[1];
+  const close = canonical.lastIndexOf('</');
+  if (id === undefined || close <= 0) {
+    throw new TypeError('signCanonicalXml: a root element with an Id');
+  }
+  const algorithms = ALGORITHMS[hash];
+  const digest = createHash(hash).update(canonical, 'utf8').digest('base64');
+  const signedInfo = signedInfoXml(id, algorithms, digest);
+  const value = signer
+    .sign(Buffer.from(`<SignedInfo xmlns="${DSIG_NS}">${signedInfo}`), hash)
+    .toString('base64');
+  return (
+    canonical.slice(0, close) +
+    `<Signature xmlns="${DSIG_NS}"><SignedInfo>${signedInfo}` +
+    `<SignatureValue>${value}</SignatureValue>` +
+    `<KeyInfo>${keyInfo(signer)}</KeyInfo></Signature>` +
+    canonical.slice(close)
+  );
+}
+
+const DSIG_NS = 'http://www.w3.org/2000/09/xmldsig#';
+
+/** The root start tag's `Id` (a UUID or other attribute-safe text). */
+const ROOT_ID = /^<[^\s>]+(?:\s[^>]*?)?\sId="([^"<&]*)"/;
+
+/**
+ * The children of SignedInfo and its end tag, canonical (exclusive
+ * c14n): empty elements as start and end tags, attributes escaped.
+ * SignedInfo's own start tag differs between the signed bytes (which
+ * carry the inherited default namespace) and the document (where
+ * Signature declares it).
+ */
+function signedInfoXml(
+  id: string,
+  algorithms: { signature: string; digest: string },
+  digest: string,
+): string {
+  return (
+    `<CanonicalizationMethod Algorithm="${EXC_C14N}"></CanonicalizationMethod>` +
+    `<SignatureMethod Algorithm="${algorithms.signature}"></SignatureMethod>` +
+    `<Reference URI="#${id}"><Transforms>` +
+    `<Transform Algorithm="${ENVELOPED}"></Transform>` +
+    `<Transform Algorithm="${EXC_C14N}"></Transform>` +
+    `</Transforms><DigestMethod Algorithm="${algorithms.digest}"></DigestMethod>` +
+    `<DigestValue>${digest}</DigestValue></Reference></SignedInfo>`
+  );
 }
 
 function capabilityAlgorithm(
