@@ -32,6 +32,11 @@ const settingsSchema = z.object({
   TENANTGATE_FLAG_POLL_MS: z.coerce.number().int().min(50).default(1000),
   TENANTGATE_EVENT_RETENTION_DAYS: z.coerce.number().int().min(31).optional(),
   TENANTGATE_ALERT_WEBHOOK_URL: z.string().url().optional(),
+  TENANTGATE_CIS_URL: z.string().url().optional(),
+  TENANTGATE_CIS_CA_FILE: z.string().min(1).optional(),
+  TENANTGATE_HEARTBEAT_MS: z.coerce.number().int().min(100).default(10000),
+  STAGING_DATABASE_URL: z.string().url().optional(),
+  PRODUCTION_DATABASE_URL: z.string().url().optional(),
   TENANTGATE_API_HOST: z.string().min(1).default('127.0.0.1'),
   TENANTGATE_API_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   TENANTGATE_API_RATE_LIMIT: z.coerce.number().int().positive().default(600),
@@ -94,6 +99,26 @@ export interface Settings {
    * no notifier. Holds a token: never logged.
    */
   alertWebhookUrl: string | undefined;
+  /**
+   * The CIS endpoint the worker fiscalizes with, and the CA file its
+   * TLS and reply signatures chain to. Default unset: `tenantgate
+   * worker` does not work the fiscal queue.
+   */
+  cis: { url: string | undefined; caFile: string | undefined };
+  /**
+   * How often a process heartbeats into the worker registry. Default
+   * 10 000 ms; a process silent for three beats is presumed gone.
+   */
+  heartbeatMs: number;
+  /**
+   * Each environment's own database for readiness and rollout, where
+   * staging and production do not share one. Default unset: both use
+   * DATABASE_URL (or the embedded database).
+   */
+  environmentDatabases: {
+    staging: string | undefined;
+    production: string | undefined;
+  };
   /** `FF_*` values from the environment; undefined when unset. */
   flags: Record<FlagName, boolean | undefined>;
   /** The HTTP API and dashboard. */
@@ -161,6 +186,12 @@ export function loadSettings(
     flagPollMs: s.TENANTGATE_FLAG_POLL_MS,
     eventRetentionDays: s.TENANTGATE_EVENT_RETENTION_DAYS,
     alertWebhookUrl: s.TENANTGATE_ALERT_WEBHOOK_URL,
+    cis: { url: s.TENANTGATE_CIS_URL, caFile: s.TENANTGATE_CIS_CA_FILE },
+    heartbeatMs: s.TENANTGATE_HEARTBEAT_MS,
+    environmentDatabases: {
+      staging: s.STAGING_DATABASE_URL,
+      production: s.PRODUCTION_DATABASE_URL,
+    },
     flags: {
       FF_INTEGRATION_ACCOUNT_OUTBOUND: s.FF_INTEGRATION_ACCOUNT_OUTBOUND,
       FF_INTEGRATION_ACCOUNT_INBOUND: s.FF_INTEGRATION_ACCOUNT_INBOUND,
