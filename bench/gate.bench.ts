@@ -3,7 +3,9 @@
  * run on the same database:
  * 1. the enforcement gate's cost per operation (resolve, tenant check,
  *    vault open, one durable operation event) against a bare
- *    primary-key lookup of the account;
+ *    primary-key lookup of the account: cold (every operation resolves,
+ *    two round trips) and warm (the route cache holds the resolution,
+ *    one round trip: the event);
  * 2. `npm start -- --once`: time to the first send summary and peak
  *    memory, first run (fresh data folder) and second run.
  *
@@ -24,7 +26,9 @@ import { tenant, type Database } from '../src/db/database.js';
 import { migrate } from '../src/db/migrate.js';
 import { PgliteDatabase } from '../src/db/pglite.js';
 import { PostgresDatabase } from '../src/db/postgres.js';
+import { eventInsert } from '../src/enforcement/attempt-statements.js';
 import { EnforcementGate } from '../src/enforcement/gate.js';
+import { RouteCache } from '../src/enforcement/route-cache.js';
 import { StaticFlagSource } from '../src/flags/env-flags.js';
 import { createLogger } from '../src/logging/logger.js';
 import { parseKeyList } from '../src/vault/key-ring.js';
@@ -39,18 +43,33 @@ function valueOf(flag: string): string | undefined {
   return i >= 0 ? args[i + 1] : undefined;
 }
 
-async function measure(label: string, fn: () => Promise<unknown>) {
-  for (let i = 0; i < warmup; i++) await fn();
-  const samples: number[] = [];
-  for (let i = 0; i < iterations; i++) {
-    const t = performance.now();
-    await fn();
-    samples.push(performance.now() - t);
+interface Variant {
+  label: string;
+  fn: () => Promise<unknown>;
+}
+
+/**
+ * Runs the variants interleaved, one operation of each per round, so
+ * that a change in the machine's load weighs on all of them alike.
+ */
+async function measureAll(variants: Variant[]): Promise<Measured[]> {
+  for (let i = 0; i < warmup; i++) {
+    for (const v of variants) await v.fn();
   }
-  samples.sort((a, b) => a - b);
-  const mean = samples.reduce((a, b) => a + b, 0) / samples.length;
-  const p50 = samples[Math.floor(samples.length / 2)] ?? 0;
-  return { label, mean, p50 };
+  const samples = variants.map(() => [] as number[]);
+  for (let i = 0; i < iterations; i++) {
+    for (const [n, v] of variants.entries()) {
+      const t = performance.now();
+      await v.fn();
+      samples[n]?.push(performance.now() - t);
+    }
+  }
+  return variants.map((v, n) => {
+    const sorted = (samples[n] ?? []).sort((a, b) => a - b);
+    const mean = sorted.reduce((a, b) => a + b, 0) / sorted.length;
+    const p50 = sorted[Math.floor(sorted.length / 2)] ?? 0;
+    return { label: v.label, mean, p50 };
+  });
 }
 
 /**
@@ -86,36 +105,81 @@ async function benchGate(db: Database, name: string, raw: Raw) {
     environment: 'TEST',
     secret: 'bench-api-key',
   });
-  const gate = new EnforcementGate({
+  const gateDeps = {
     db,
     vault,
     flags: new StaticFlagSource({ FF_ENFORCE_INTEGRATION_ACCOUNT: true }),
     logger,
-    deploymentEnvironment: 'staging',
-    accountEnvironment: 'TEST',
-  });
-
-  const bare = await measure('bare primary-key lookup', () =>
-    rawLookup(account.id),
-  );
-  const scoped = await measure('tenant-scoped primary-key lookup', () =>
-    db.batch(tenant(company.id), [
-      {
-        sql: 'SELECT id, "companyId", status FROM "IntegrationAccount" WHERE id = $1',
-        params: [account.id],
-      },
-    ]),
-  );
-  const floor = await measure('one durable insert (commit floor)', () =>
-    rawInsert(),
-  );
-  const gated = await measure('gate (resolve+check+open+event)', () =>
+    deploymentEnvironment: 'staging' as const,
+    accountEnvironment: 'TEST' as const,
+  };
+  const cold = new EnforcementGate(gateDeps);
+  const routes = await RouteCache.start({ db, logger });
+  const warm = new EnforcementGate({ ...gateDeps, routes });
+  const operation = (gate: EnforcementGate) => () =>
     gate.run(
       { companyId: company.id, operation: 'EINVOICE_SEND', origin: 'probe' },
       { execute: async (route) => route.decision.path },
-    ),
+    );
+
+  const event = eventInsert(
+    {
+      environment: 'staging',
+      companyId: company.id,
+      integrationAccountId: account.id,
+      operation: 'EINVOICE_SEND',
+      kind: 'EINVOICE_EPOSLOVANJE',
+      path: 'V2',
+      outcome: 'SUCCESS',
+      wouldBlock: false,
+      fallback: false,
+      errorName: null,
+      errorCode: null,
+      errorLayer: null,
+      durationMs: 0,
+      origin: 'probe',
+      actor: null,
+      correlationId: null,
+      documentId: null,
+    },
+    { checkAccount: true },
   );
-  print(name, bare, [scoped, floor, gated]);
+  const [bare, scoped, floor, batch, gatedCold, gatedWarm] = await measureAll([
+    { label: 'bare primary-key lookup', fn: () => rawLookup(account.id) },
+    {
+      label: 'tenant-scoped primary-key lookup',
+      fn: () =>
+        db.batch(tenant(company.id), [
+          {
+            sql: 'SELECT id, "companyId", status FROM "IntegrationAccount" WHERE id = $1',
+            params: [account.id],
+          },
+        ]),
+    },
+    { label: 'one durable insert (commit floor)', fn: rawInsert },
+    {
+      label: 'event batch alone (tenant, durable)',
+      fn: () => db.batch(tenant(company.id), [event]),
+    },
+    { label: 'gate, cold (resolve every time)', fn: operation(cold) },
+    { label: 'gate, warm (route cache)', fn: operation(warm) },
+  ]);
+  if (!bare || !scoped || !floor || !batch || !gatedCold || !gatedWarm) {
+    throw new Error('a variant was not measured');
+  }
+  const { hits, misses } = routes.status();
+  await routes.stop();
+  print(name, bare, [scoped, floor, batch, gatedCold, gatedWarm]);
+  const ratio = (a: Measured, key: 'mean' | 'p50') =>
+    (a[key] / bare[key]).toFixed(2);
+  console.log(
+    `  ratio gate / bare lookup (mean; p50): cold ` +
+      `${ratio(gatedCold, 'mean')}x; ${ratio(gatedCold, 'p50')}x, warm ` +
+      `${ratio(gatedWarm, 'mean')}x; ${ratio(gatedWarm, 'p50')}x ` +
+      `(target <= 2x on PostgreSQL)\n  commit floor / bare lookup: ` +
+      `${ratio(floor, 'mean')}x; ${ratio(floor, 'p50')}x; ` +
+      `route cache ${hits} hits, ${misses} misses`,
+  );
 }
 
 type Measured = { label: string; mean: number; p50: number };
@@ -129,12 +193,6 @@ function print(db: string, baseline: Measured, others: Measured[]) {
         `p50 ${r.p50.toFixed(3)} ms  ${ratio}x`,
     );
   }
-  const gate = others[others.length - 1];
-  if (!gate) return;
-  console.log(
-    `  ratio gate / bare lookup: ${(gate.mean / baseline.mean).toFixed(2)}x` +
-      ' (target <= 2x on PostgreSQL)',
-  );
 }
 
 const PROBE_TABLE = `CREATE TABLE IF NOT EXISTS bench_probe (

@@ -17,16 +17,17 @@ import {
   TenantGateError,
   toTenantGateError,
 } from '../errors/tenantgate-error.js';
-import {
-  appendOperationEvent,
-  operationEventStatement,
-  type OperationEvent,
-  type Origin,
-} from '../events/operation-event.js';
+import type { OperationEvent, Origin } from '../events/operation-event.js';
 import type { FlagSource } from '../flags/env-flags.js';
 import type { Logger } from '../logging/logger.js';
 import type { SecretBinding } from '../vault/envelope.js';
 import type { CertificateSigner, RequestAuthoriser } from '../vault/vault.js';
+import {
+  eventInsert,
+  LastUsedThrottle,
+  touchLastUsed,
+} from './attempt-statements.js';
+import type { RouteCache } from './route-cache.js';
 import { decideRoute, type RoutingDecision } from './routing.js';
 
 /** One regulated operation, as a caller asks for it. */
@@ -109,6 +110,12 @@ export interface GateDeps {
   logger: Logger;
   deploymentEnvironment: 'staging' | 'production';
   accountEnvironment: AccountEnvironment;
+  /**
+   * Resolutions kept in memory, invalidated by the database's route
+   * notifications: a steady-state operation then makes one round trip
+   * (its event). Default none: every operation resolves.
+   */
+  routes?: RouteCache;
 }
 
 const MIGRATION_FLAG: Record<Operation, FlagName> = {
@@ -150,6 +157,8 @@ interface ResolutionRow {
  * for the attempt, whatever happens.
  */
 export class EnforcementGate {
+  private readonly lastUsed = new LastUsedThrottle();
+
   constructor(private readonly deps: GateDeps) {}
 
   async run<T>(request: OperationRequest, steps: GateSteps<T>): Promise<T> {
@@ -161,10 +170,12 @@ export class EnforcementGate {
     });
 
     let facts: RouteFacts | null = null;
+    let cached = false;
     let attempt: Attempt<T>;
     try {
       const planned = await this.plan(request);
       facts = planned.facts;
+      cached = planned.cached;
       const route: Route = { ...facts, ...planned.open() };
       const value = await steps.execute(route);
       attempt = { ok: true, value, route };
@@ -173,7 +184,7 @@ export class EnforcementGate {
     }
 
     const durationMs = Math.round(performance.now() - started);
-    await this.finish(request, attempt, steps, durationMs);
+    await this.finish(request, attempt, steps, { durationMs, cached }, log);
     this.log(log, attempt, durationMs);
     if (!attempt.ok) throw attempt.error;
     return attempt.value;
@@ -184,13 +195,8 @@ export class EnforcementGate {
    * capability, so that a secret that fails to open is still reported
    * against the account and path the routing table chose.
    */
-  private async plan(
-    request: OperationRequest,
-  ): Promise<{ facts: RouteFacts; open: () => Capability }> {
-    const [rows] = await this.deps.db.batch(tenant(request.companyId), [
-      this.lookup(request),
-    ]);
-    const row = rows?.[0] as ResolutionRow | undefined;
+  private async plan(request: OperationRequest): Promise<Planned> {
+    const { row, cached } = await this.resolve(request);
     if (!row?.companyExists) {
       throw new TenantGateError('COMPANY_NOT_FOUND', 'No such company', {
         companyId: request.companyId,
@@ -211,7 +217,36 @@ export class EnforcementGate {
       account,
       legacy: this.legacyEnvelope(kind, row) !== null,
     });
-    return this.routeFor(request, kind, decision, row);
+    return { ...this.routeFor(request, kind, decision, row), cached };
+  }
+
+  /**
+   * The resolution row: from the route cache when it holds a fresh one,
+   * else one round trip (then cached, unless an invalidation arrived
+   * meanwhile). A named account of another company is never cached:
+   * its owner's changes notify the owner, not this company.
+   */
+  private async resolve(
+    request: OperationRequest,
+  ): Promise<{ row: ResolutionRow | undefined; cached: boolean }> {
+    const cache = this.deps.routes;
+    const key = resolutionKey(request, this.deps.accountEnvironment);
+    const hit = cache?.get<ResolutionRow>(request.companyId, key);
+    if (hit) return { row: hit, cached: true };
+
+    const ticket = cache?.ticket() ?? 0;
+    const [rows] = await this.deps.db.batch(tenant(request.companyId), [
+      this.lookup(request),
+    ]);
+    const row = rows?.[0] as ResolutionRow | undefined;
+    const cacheable =
+      row?.companyExists === true &&
+      row.namedOwner === null &&
+      (request.accountId === undefined || row.accountId !== null);
+    if (cache && row && cacheable) {
+      cache.set(request.companyId, key, Object.freeze(row), ticket);
+    }
+    return { row, cached: false };
   }
 
   private lookup(request: OperationRequest): Statement {
@@ -319,7 +354,7 @@ export class EnforcementGate {
         companyId,
         kind: row.accountKind ?? kind,
         environment: row.accountEnvironment ?? this.deps.accountEnvironment,
-        providerConfig: row.providerConfig ?? {},
+        providerConfig: { ...row.providerConfig },
       };
       const binding = {
         purpose: 'integration-account' as const,
@@ -373,8 +408,10 @@ export class EnforcementGate {
     request: OperationRequest,
     attempt: Attempt<T>,
     steps: GateSteps<T>,
-    durationMs: number,
+    run: { durationMs: number; cached: boolean },
+    log: Logger,
   ): Promise<void> {
+    const durationMs = run.durationMs;
     const route = attempt.route;
     const error = attempt.ok ? null : attempt.error;
     const blocked = error !== null && REFUSALS.has(error.code);
@@ -400,19 +437,77 @@ export class EnforcementGate {
       correlationId: request.correlationId ?? null,
       documentId: request.documentId ?? null,
     };
+    // A route served from the cache is checked as the event commits:
+    // an account disabled (or moved) meanwhile is caught here.
+    const checkAccount =
+      run.cached && route?.decision.path === 'V2' && event.integrationAccountId;
+    const insert = eventInsert(event, { checkAccount: Boolean(checkAccount) });
+    const touch =
+      attempt.ok &&
+      route?.decision.path === 'V2' &&
+      route.account !== null &&
+      this.lastUsed.due(route.account.id)
+        ? touchLastUsed(route.account.id)
+        : null;
+
     const scope = tenant(request.companyId);
+    let eventRows: unknown[];
+    try {
+      eventRows = await this.write(scope, steps, attempt, insert, touch);
+    } catch (error) {
+      if (touch && route?.account) this.lastUsed.undo(route.account.id);
+      throw error;
+    }
+    const active = (eventRows[0] as { accountActive?: boolean } | undefined)
+      ?.accountActive;
+    if (checkAccount && active === false) {
+      this.staleRoute(request, event, log);
+    }
+  }
+
+  /** Business rows, the event and maybe a touch: one transaction. */
+  private async write<T>(
+    scope: ReturnType<typeof tenant>,
+    steps: GateSteps<T>,
+    attempt: Attempt<T>,
+    insert: Statement,
+    touch: Statement | null,
+  ): Promise<unknown[]> {
     if (steps.record) {
       const record = steps.record;
-      await this.deps.db.transaction(scope, async (tx) => {
+      return this.deps.db.transaction(scope, async (tx) => {
         await record(tx, attempt);
-        await appendOperationEvent(tx, event);
+        if (touch) await tx.query(touch.sql, touch.params);
+        return tx.query(insert.sql, insert.params);
       });
-      return;
     }
-    await this.deps.db.batch(scope, [
-      ...(steps.statements?.(attempt) ?? []),
-      operationEventStatement(event),
+    const business = steps.statements?.(attempt) ?? [];
+    const results = await this.deps.db.batch(scope, [
+      ...business,
+      ...(touch ? [touch] : []),
+      insert,
     ]);
+    return results.at(-1) ?? [];
+  }
+
+  /**
+   * The cached route's account was no longer ACTIVE (or no longer the
+   * company's) when the event committed: the operation ran on a route
+   * resolved before the change reached this process. The event stays
+   * as it happened; the company's routes are dropped, so the next
+   * operation resolves afresh and is refused.
+   */
+  private staleRoute(
+    request: OperationRequest,
+    event: OperationEvent,
+    log: Logger,
+  ): void {
+    this.deps.routes?.forget(request.companyId);
+    log.warn({
+      event: 'enforcement.route_changed_in_flight',
+      integrationAccountId: event.integrationAccountId,
+      outcome: event.outcome,
+    });
   }
 
   private log<T>(log: Logger, attempt: Attempt<T>, durationMs: number) {
@@ -445,6 +540,25 @@ export class EnforcementGate {
       details: e.details,
     });
   }
+}
+
+interface Planned {
+  facts: RouteFacts;
+  open: () => Capability;
+  /** The resolution came from the route cache. */
+  cached: boolean;
+}
+
+/** What a resolution depends on besides the company. */
+function resolutionKey(
+  request: OperationRequest,
+  environment: AccountEnvironment,
+): string {
+  const fiscal =
+    request.operation === 'FISCALIZATION' ||
+    request.operation === 'EINVOICE_REPORT';
+  const kind = request.kind ?? '';
+  return `${environment}|${fiscal ? 'F' : 'E'}|${kind}|${request.accountId ?? ''}`;
 }
 
 /** The authoriser of a certificate route: there is no API key. */
