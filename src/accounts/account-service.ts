@@ -21,6 +21,7 @@ import {
   replaceSecret,
   sealedSecretsAfter,
   setCertificate,
+  setProviderConfig,
   setStatus,
   type IntegrationAccount,
 } from './account-store.js';
@@ -267,6 +268,37 @@ export class AccountService {
       event: 'account.secret_rotated',
       companyId,
       integrationAccountId: id,
+    });
+    return account;
+  }
+
+  /**
+   * Changes non-secret settings: `changes` is merged into the current
+   * provider config (a key set to null is removed) and the result is
+   * validated for the account's kind, e.g. `{ taxReporting: 'PLATFORM' }`.
+   */
+  async updateProviderConfig(
+    companyId: string,
+    id: string,
+    changes: Record<string, unknown>,
+  ): Promise<IntegrationAccount> {
+    const account = await this.inTenant(companyId, async (tx) => {
+      const current = await findAccount(tx, id);
+      if (!current) return undefined;
+      const merged: Record<string, unknown> = { ...current.providerConfig };
+      for (const [key, value] of Object.entries(changes)) {
+        if (value === null) delete merged[key];
+        else merged[key] = value;
+      }
+      const config = parseProviderConfig(current.kind, merged);
+      return setProviderConfig(tx, id, config);
+    });
+    if (!account) throw accountNotFound(companyId, id);
+    this.deps.logger.info({
+      event: 'account.config_changed',
+      companyId,
+      integrationAccountId: id,
+      keys: Object.keys(changes),
     });
     return account;
   }

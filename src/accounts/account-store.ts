@@ -101,6 +101,22 @@ export async function replaceSecret(
   return rows[0];
 }
 
+/** Replaces the non-secret provider config (already validated). */
+export async function setProviderConfig(
+  tx: Queryable,
+  id: string,
+  providerConfig: Record<string, unknown>,
+): Promise<IntegrationAccount | undefined> {
+  const rows = await tx.query<IntegrationAccount>(
+    `UPDATE "IntegrationAccount"
+        SET "providerConfig" = $2, "updatedAt" = now()
+      WHERE id = $1
+      RETURNING ${PUBLIC_COLUMNS}`,
+    [id, JSON.stringify(providerConfig)],
+  );
+  return rows[0];
+}
+
 export async function setStatus(
   tx: Queryable,
   id: string,

@@ -190,6 +190,10 @@ function addAccountCommands(program: Command, act: Act) {
     .requiredOption('--kind <kind>')
     .requiredOption('--env <TEST|PROD>')
     .option('--config <json>', 'non-secret provider config as JSON')
+    .option(
+      '--tax-reporting <INTERMEDIARY|PLATFORM>',
+      'who reports its e-invoices to the Tax Administration (docs/reporting.md)',
+    )
     .option('--secret-file <path>')
     .option('--secret-stdin')
     .option('--json', 'print JSON')
@@ -201,7 +205,10 @@ function addAccountCommands(program: Command, act: Act) {
             kind: o.kind,
             environment: o.env,
             secret: await readSecret(o),
-            providerConfig: o.config ? parseJson(o.config) : {},
+            providerConfig: {
+              ...(o.config ? (parseJson(o.config) as object) : {}),
+              ...(o.taxReporting ? { taxReporting: o.taxReporting } : {}),
+            },
           });
           if (o.json) printJson(account);
           else console.log(account.id);

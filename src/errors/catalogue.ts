@@ -241,6 +241,14 @@ export const ERROR_CATALOGUE = {
     description:
       'The UBL document fails the UBL 2.1 schema or an EN 16931 / HR CIUS business rule; `details.findings` lists each rule, field and path. It is never sent.',
   },
+  REPORT_REJECTED: {
+    name: 'ReportRejectedError',
+    severity: 'P1',
+    retryable: false,
+    layer: 'integration',
+    description:
+      'The Tax Administration refused a Fiskalizacija 2.0 report: the whole request (S002–S006: signature, certificate, schema, the signer not authorised for the OIB) or, from `assertRecorded`, a record (S007, S009–S012); `details.code` is the S-code and `details.recordNumber` the 1-based record. Nothing of the refused request was recorded.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
