@@ -4,6 +4,7 @@ import type { TenantGate } from '../app.js';
 import { CompanyService } from '../companies/company-service.js';
 import type { Logger } from '../logging/logger.js';
 import type { ApiKeyService } from './api-keys.js';
+import type { RolloutWiring } from './rollout-wiring.js';
 
 /**
  * What the API needs of the wired services (src/app.ts `TenantGate`
@@ -15,6 +16,11 @@ export type ApiApp = Pick<TenantGate, 'db' | 'vault' | 'logger' | 'outbound'> &
       TenantGate['settings'],
       'accountEnvironment' | 'deploymentEnvironment'
     >;
+    /**
+     * The rollout controller and deploy hook. Default: the platform's
+     * (`controllerOf` over `db`, the hook of the settings).
+     */
+    rollout?: RolloutWiring;
   };
 
 /** What a route module gets besides the server. */

@@ -27,6 +27,9 @@ export interface Problem {
   /** Ids of the request's own rows named by the error. */
   eInvoiceId?: string;
   integrationAccountId?: string;
+  /** ROLLOUT_BLOCKED: `gates` or `approval`, and every gate evaluated. */
+  blockedBy?: string;
+  gates?: unknown[];
 }
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -57,6 +60,8 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   INTEGRATION_DISABLED: 409,
   INTEGRATION_NOT_FOUND: 409,
   RATE_LIMITED: 429,
+  ROLLOUT_BLOCKED: 409,
+  ROLLOUT_STAGE_CONFLICT: 409,
   COUNTERPART_UNAVAILABLE: 503,
   COUNTERPART_REJECTED: 422,
   COUNTERPART_AUTH_FAILED: 502,
@@ -84,6 +89,7 @@ const SHOWN_DETAILS = [
   'rule',
   'eInvoiceId',
   'integrationAccountId',
+  'blockedBy',
 ] as const;
 
 /**
@@ -112,6 +118,10 @@ export function toProblem(
   for (const key of SHOWN_DETAILS) {
     const value = error.details[key];
     if (typeof value === 'string') problem[key] = value;
+  }
+  // Gate numbers are counts and timestamps: safe to show an operator.
+  if (error.code === 'ROLLOUT_BLOCKED' && Array.isArray(error.details.gates)) {
+    problem.gates = error.details.gates;
   }
   return problem;
 }

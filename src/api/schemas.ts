@@ -39,6 +39,16 @@ export const problemSchema = {
     rule: str,
     eInvoiceId: str,
     integrationAccountId: str,
+    blockedBy: {
+      type: 'string',
+      enum: ['gates', 'approval'],
+      description: 'ROLLOUT_BLOCKED: what held the rollout',
+    },
+    gates: {
+      type: 'array',
+      description: 'ROLLOUT_BLOCKED: every gate evaluated, with its numbers',
+      items: { type: 'object', additionalProperties: true },
+    },
   },
   required: [
     'type',

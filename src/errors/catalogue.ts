@@ -178,6 +178,14 @@ export const ERROR_CATALOGUE = {
     description:
       'The request may have reached the counterpart but no reply came back. The document is SEND_UNKNOWN and is never resent blindly.',
   },
+  SEND_NOT_RECEIVED: {
+    name: 'SendNotReceivedError',
+    severity: 'P2',
+    retryable: true,
+    layer: 'counterpart',
+    description:
+      "Reconciling a SEND_UNKNOWN document found no trace of it in the intermediary's own listing of outgoing documents after the grace period: it was not received and may be sent again (once).",
+  },
   CERTIFICATE_INVALID: {
     name: 'CertificateInvalidError',
     severity: 'P2',
@@ -240,6 +248,22 @@ export const ERROR_CATALOGUE = {
     layer: 'input',
     description:
       'The UBL document fails the UBL 2.1 schema or an EN 16931 / HR CIUS business rule; `details.findings` lists each rule, field and path. It is never sent.',
+  },
+  ROLLOUT_BLOCKED: {
+    name: 'RolloutBlockedError',
+    severity: 'P2',
+    retryable: false,
+    layer: 'input',
+    description:
+      'The rollout stays where it is: a gate of the next stage did not pass (`gates` lists each with its numbers) or the stage needs a named approval (`blockedBy`). The evaluation is recorded.',
+  },
+  ROLLOUT_STAGE_CONFLICT: {
+    name: 'RolloutStageConflictError',
+    severity: 'P2',
+    retryable: false,
+    layer: 'input',
+    description:
+      "The step does not apply to the rollout's current stage (advance while PAUSED, resume when not paused, rollback at LEGACY, advance past COMPLETE); `rule` names the condition.",
   },
   REPORT_REJECTED: {
     name: 'ReportRejectedError',

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { ApiKeyService } from '../../src/api/api-keys.js';
 import {
   startApi,
@@ -50,6 +50,24 @@ export function apiAppOf(p: Platform): ApiApp {
   };
 }
 
+export const PROBLEM = 'application/problem+json';
+
+/** Asserts an RFC 9457 problem with TenantGate's stable fields. */
+export function expectProblem(answer: Answer, status: number, code: string) {
+  expect(answer.status).toBe(status);
+  expect(answer.headers.get('content-type')).toContain(PROBLEM);
+  expect(answer.body).toMatchObject({
+    type: `urn:tenantgate:error:${code}`,
+    status,
+    code,
+    title: expect.stringMatching(/Error$/),
+    detail: expect.any(String),
+    severity: expect.stringMatching(/^P[012]$/),
+    retryable: expect.any(Boolean),
+    instance: answer.headers.get('x-request-id'),
+  });
+}
+
 /** Sends one request; JSON bodies in and out. */
 export async function call(
   url: string,
@@ -87,13 +105,18 @@ export async function call(
 export function useApi(
   db: () => Database,
   options: ApiServerOptions = {},
+  /** Services to add or replace (a rollout wiring, fiscalization). */
+  extra: (p: Platform) => Partial<ApiApp> = () => ({}),
 ): () => ApiHarness {
   const platform = usePlatform(db);
   let harness: ApiHarness | undefined;
   beforeAll(async () => {
     const p = platform();
     const keys = new ApiKeyService({ db: p.db, logger: p.logger });
-    const api = await startApi(apiAppOf(p), { ...options, port: 0 });
+    const api = await startApi(
+      { ...apiAppOf(p), ...extra(p) },
+      { ...options, port: 0 },
+    );
     const operatorKey = await keys.create({ kind: 'operator' });
     harness = {
       platform: p,

@@ -11,24 +11,7 @@ import {
   newApiKey,
   setFlags,
 } from '../support/platform.js';
-import { useApi, type Answer } from './api-fixture.js';
-
-const PROBLEM = 'application/problem+json';
-
-function expectProblem(answer: Answer, status: number, code: string) {
-  expect(answer.status).toBe(status);
-  expect(answer.headers.get('content-type')).toContain(PROBLEM);
-  expect(answer.body).toMatchObject({
-    type: `urn:tenantgate:error:${code}`,
-    status,
-    code,
-    title: expect.stringMatching(/Error$/),
-    detail: expect.any(String),
-    severity: expect.stringMatching(/^P[012]$/),
-    retryable: expect.any(Boolean),
-    instance: answer.headers.get('x-request-id'),
-  });
-}
+import { expectProblem, useApi, type Answer } from './api-fixture.js';
 
 describeEachDatabase('HTTP API', ({ db }) => {
   const h = useApi(db);

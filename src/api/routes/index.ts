@@ -8,6 +8,7 @@ import { flagRoutes } from './flags.js';
 import { metricsRoutes } from './metrics.js';
 import { prometheusRoutes } from './prometheus.js';
 import { readinessRoutes } from './readiness.js';
+import { rolloutRoutes } from './rollout.js';
 
 /**
  * Every feature's routes, each registered as its own encapsulated
@@ -19,6 +20,7 @@ export const API_ROUTES: readonly ApiRoutes[] = [
   eInvoiceRoutes,
   companyRoutes,
   readinessRoutes,
+  rolloutRoutes,
   flagRoutes,
   metricsRoutes,
   prometheusRoutes,

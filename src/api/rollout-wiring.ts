@@ -1,0 +1,46 @@
+import type { TenantGate } from '../app.js';
+import type { Settings } from '../config/settings.js';
+import type { RolloutController } from '../rollout/controller.js';
+import {
+  hookFromSettings,
+  noHook,
+  type DeployHook,
+} from '../rollout/deploy-hooks.js';
+import { controllerOf } from '../rollout/platform.js';
+import { Rollback } from '../rollout/rollback.js';
+import type { ApiApp } from './context.js';
+
+/**
+ * Where the API's rollout routes get the controller and the deploy
+ * hook. Built per request (both hold no state beyond the database), so
+ * a settings change takes effect without a restart of the wiring.
+ */
+export interface RolloutWiring {
+  controller(): RolloutController;
+  /** The hook a rollback runs after the flag store. */
+  hook(): DeployHook;
+}
+
+/**
+ * The rollout of the running platform: `controllerOf` over its one
+ * database (what the CLI uses) and the deploy hook its settings name.
+ * An app that brings its own wiring (`app.rollout`: another layout of
+ * databases, a test clock) uses that instead.
+ */
+export function rolloutOf(app: ApiApp): RolloutWiring {
+  if (app.rollout) return app.rollout;
+  return {
+    // controllerOf reads the database, the vault (secret probe of the
+    // audit), the account environment and the logger: all in ApiApp.
+    controller: () => controllerOf(app as TenantGate),
+    hook: () =>
+      'deployHook' in app.settings
+        ? hookFromSettings(app.settings as Settings)
+        : noHook,
+  };
+}
+
+/** The rollback service over the wiring's controller and hook. */
+export function rollbackOf(wiring: RolloutWiring): Rollback {
+  return new Rollback(wiring.controller(), wiring.hook());
+}
