@@ -3,6 +3,7 @@ import type { RoutedAccount } from '../enforcement/gate.js';
 import { TenantGateError } from '../errors/tenantgate-error.js';
 import { createEposlovanjeClient } from './eposlovanje-client.js';
 import type { IntermediaryClient } from './intermediary.js';
+import { createMojEracunClient } from './moj-eracun-client.js';
 import type { IntermediaryDirectory } from './outbound.js';
 
 /** Public endpoints per kind and account environment (PROTOCOLS.md). */
@@ -13,6 +14,31 @@ export const DEFAULT_ENDPOINTS: Partial<
     TEST: 'https://test.eposlovanje.hr',
     PROD: 'https://eracun.eposlovanje.hr',
   },
+  EINVOICE_MOJ_ERACUN: {
+    TEST: 'https://demo.moj-eracun.hr',
+    PROD: 'https://www.moj-eracun.hr',
+  },
+};
+
+type ClientFactory = (
+  baseUrl: string,
+  options: DirectoryOptions,
+) => IntermediaryClient;
+
+/** The client of each implemented intermediary kind. */
+const FACTORIES: Partial<Record<Kind, ClientFactory>> = {
+  EINVOICE_EPOSLOVANJE: (baseUrl, o) =>
+    createEposlovanjeClient({
+      baseUrl,
+      softwareId: o.softwareId,
+      timeoutMs: o.timeoutMs,
+    }),
+  EINVOICE_MOJ_ERACUN: (baseUrl, o) =>
+    createMojEracunClient({
+      baseUrl,
+      softwareId: o.softwareId,
+      timeoutMs: o.timeoutMs,
+    }),
 };
 
 export interface DirectoryOptions {
@@ -28,8 +54,8 @@ export interface DirectoryOptions {
 }
 
 /**
- * Builds intermediary clients. Only ePoslovanje is implemented so far;
- * the other kinds fail with a clear error until their clients exist.
+ * Builds intermediary clients, one per kind and endpoint. A kind
+ * without a client fails with a clear error.
  */
 export function createIntermediaryDirectory(
   options: DirectoryOptions,
@@ -41,18 +67,15 @@ export function createIntermediaryDirectory(
       const key = `${kind} ${baseUrl}`;
       const cached = clients.get(key);
       if (cached) return cached;
-      if (kind !== 'EINVOICE_EPOSLOVANJE') {
+      const factory = FACTORIES[kind];
+      if (!factory) {
         throw new TenantGateError(
           'INVALID_INPUT',
           `No client for ${kind} in this version`,
           { field: 'kind', rule: 'supported-intermediary', kind },
         );
       }
-      const client = createEposlovanjeClient({
-        baseUrl,
-        softwareId: options.softwareId,
-        timeoutMs: options.timeoutMs,
-      });
+      const client = factory(baseUrl, options);
       clients.set(key, client);
       return client;
     },

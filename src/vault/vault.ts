@@ -1,4 +1,5 @@
 import { sign, type KeyObject } from 'node:crypto';
+import type { Agent as HttpsAgent } from 'node:https';
 import { inspect } from 'node:util';
 import {
   openPkcs12,
@@ -16,6 +17,12 @@ import {
   type SecretBinding,
 } from './envelope.js';
 import type { KeyRing } from './key-ring.js';
+import {
+  CredentialSetAuthoriser,
+  isCredentialSet,
+  MutualTlsAuthoriser,
+  parseCredentialSet,
+} from './credential-authorisers.js';
 
 /**
  * A capability that authorises one kind of request with a tenant's
@@ -27,6 +34,25 @@ export interface RequestAuthoriser {
   readonly keyVersion: string;
   /** Adds the credential to `headers` (mutates it). */
   authorise(headers: Record<string, string>): void;
+  /**
+   * Adds credential fields to a JSON request body (mutates it), for
+   * protocols that carry them there (Moj-eRačun). Present only when the
+   * secret is a credential set.
+   */
+  authoriseBody?(body: Record<string, unknown>): void;
+  /**
+   * An HTTPS agent presenting the tenant's client certificate (mutual
+   * TLS, FINA). Present only when the secret is a PKCS#12.
+   */
+  tlsAgent?(options?: TlsAgentOptions): HttpsAgent;
+  /** Signs with the same certificate key. Present with `tlsAgent`. */
+  readonly signer?: CertificateSigner;
+}
+
+/** How a mutual-TLS agent checks the server. */
+export interface TlsAgentOptions {
+  /** CA certificates (PEM) the server's must chain to. Default: Node's. */
+  ca?: string | Buffer | Array<string | Buffer>;
 }
 
 /**
@@ -113,23 +139,40 @@ export class Vault {
   }
 
   /**
-   * A capability that sets `authorization` to the raw API key (the
-   * ePoslovanje convention: no scheme). The secret is opened now, so a
-   * missing key or bad envelope fails before any network call, and is
-   * kept in a private field of the capability only.
+   * A capability that authorises requests with an intermediary secret.
+   * The secret's form decides how:
+   * - a raw API key: `authorization` set to it (the ePoslovanje
+   *   convention: no scheme);
+   * - a credential set, JSON `{"headers": {…}, "body": {…}}`: headers
+   *   and body fields added (Moj-eRačun, IE-Računi);
+   * - a sealed PKCS#12 (`packPkcs12`): mutual TLS and signing with the
+   *   certificate (FINA), see `tlsAgent` and `signer`.
+   * The secret is opened now, so a missing key or bad envelope fails
+   * before any network call, and is kept in a private field only.
    *
    * Throws VAULT_SECRET_UNREADABLE / VAULT_KEY_MISSING when the envelope
    * does not open, VAULT_SECRET_INVALID when the secret is not a valid
-   * header value.
+   * header value or credential set, CERTIFICATE_INVALID for an unusable
+   * PKCS#12.
    */
   apiKeyAuthoriser(
     envelope: string,
     binding: SecretBinding,
   ): RequestAuthoriser {
+    const keyVersion = envelopeKeyVersion(envelope);
     const bytes = openEnvelope(this.#ring, envelope, binding);
     try {
+      if (isPkcs12Pack(bytes)) {
+        const opened = this.#openPkcs12(envelope, binding);
+        const signer = new Pkcs12Signer(opened, keyVersion);
+        return new MutualTlsAuthoriser(opened, signer, keyVersion);
+      }
+      if (isCredentialSet(bytes)) {
+        const set = parseCredentialSet(bytes, binding);
+        return new CredentialSetAuthoriser(set, keyVersion);
+      }
       const apiKey = decodeApiKey(bytes, binding);
-      return new ApiKeyAuthoriser(apiKey, envelopeKeyVersion(envelope));
+      return new ApiKeyAuthoriser(apiKey, keyVersion);
     } finally {
       bytes.fill(0);
     }
@@ -147,15 +190,20 @@ export class Vault {
    * PKCS#12 with an OIB.
    */
   signerFor(envelope: string, binding: SecretBinding): CertificateSigner {
+    const opened = this.#openPkcs12(envelope, binding);
+    return new Pkcs12Signer(opened, envelopeKeyVersion(envelope));
+  }
+
+  /** Opens a sealed PKCS#12, from the cache when it was opened before. */
+  #openPkcs12(envelope: string, binding: SecretBinding): OpenedPkcs12 {
     const cacheKey = [
       binding.purpose,
       binding.companyId,
       binding.accountId ?? '',
       envelope,
     ].join('\n');
-    const keyVersion = envelopeKeyVersion(envelope);
     const cached = this.#signers.get(cacheKey);
-    if (cached) return new Pkcs12Signer(cached, keyVersion);
+    if (cached) return cached;
 
     const bytes = openEnvelope(this.#ring, envelope, binding);
     let opened: OpenedPkcs12;
@@ -171,7 +219,7 @@ export class Vault {
       if (oldest !== undefined) this.#signers.delete(oldest);
     }
     this.#signers.set(cacheKey, opened);
-    return new Pkcs12Signer(opened, keyVersion);
+    return opened;
   }
 
   toJSON(): { activeKeyVersion: string } {
@@ -250,6 +298,15 @@ class Pkcs12Signer implements CertificateSigner {
 
   [inspect.custom](): string {
     return this.toString();
+  }
+}
+
+function isPkcs12Pack(bytes: Buffer): boolean {
+  try {
+    unpackPkcs12(bytes).file.fill(0);
+    return true;
+  } catch {
+    return false;
   }
 }
 
