@@ -2,6 +2,7 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import { FLAG_NAMES } from '../config/settings.js';
 import { operator, type Database } from '../db/database.js';
 import type { StoreFlagSource } from '../flags/store-flag-source.js';
+import { addScheduledCheckGauges } from './scheduling.js';
 
 /** What the registry reads on every scrape. */
 export interface PrometheusSources {
@@ -109,6 +110,7 @@ export function createPrometheusRegistry(sources: PrometheusSources): Registry {
     },
   });
   if (sources.flags) addFlagGauges(registry, sources.flags);
+  addScheduledCheckGauges(registry, sources.db);
   return registry;
 }
 
