@@ -2,6 +2,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AccountService } from '../accounts/account-service.js';
 import type { TenantGate } from '../app.js';
 import { CompanyService } from '../companies/company-service.js';
+import type { FiscalService } from '../fiscal/fiscal-service.js';
+import type { FiscalQueueDeps } from '../fiscal/fiscal-worker.js';
 import type { Logger } from '../logging/logger.js';
 import type { ApiKeyService } from './api-keys.js';
 import type { RolloutWiring } from './rollout-wiring.js';
@@ -21,7 +23,23 @@ export type ApiApp = Pick<TenantGate, 'db' | 'vault' | 'logger' | 'outbound'> &
      * (`controllerOf` over `db`, the hook of the settings).
      */
     rollout?: RolloutWiring;
+    /**
+     * Fiscalization. Default none: submissions answer 503
+     * SERVICE_UNAVAILABLE; status and QR still read the stored rows.
+     */
+    fiscal?: FiscalWiring;
   };
+
+/** The fiscal services the API submits receipts to. */
+export interface FiscalWiring {
+  /** Fiscalizes at once (`mode: direct`). */
+  service: FiscalService;
+  /**
+   * The pg-boss queue a worker drains (`mode: queued`). Default none:
+   * queued submissions answer 503 SERVICE_UNAVAILABLE.
+   */
+  queue?: FiscalQueueDeps;
+}
 
 /** What a route module gets besides the server. */
 export interface ApiContext {

@@ -27,6 +27,7 @@ export interface Problem {
   /** Ids of the request's own rows named by the error. */
   eInvoiceId?: string;
   integrationAccountId?: string;
+  fiscalRequestId?: string;
   /** ROLLOUT_BLOCKED: `gates` or `approval`, and every gate evaluated. */
   blockedBy?: string;
   gates?: unknown[];
@@ -53,6 +54,9 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   COMPANY_NOT_FOUND: 404,
   ACCOUNT_NOT_FOUND: 404,
   EINVOICE_NOT_FOUND: 404,
+  FISCAL_REQUEST_NOT_FOUND: 404,
+  RECEIPT_NOT_FISCALIZED: 409,
+  SERVICE_UNAVAILABLE: 503,
   ACCOUNT_EXISTS: 409,
   EINVOICE_CONFLICT: 409,
   EINVOICE_IN_PROGRESS: 409,
@@ -89,6 +93,7 @@ const SHOWN_DETAILS = [
   'rule',
   'eInvoiceId',
   'integrationAccountId',
+  'fiscalRequestId',
   'blockedBy',
 ] as const;
 

@@ -39,6 +39,7 @@ export const problemSchema = {
     rule: str,
     eInvoiceId: str,
     integrationAccountId: str,
+    fiscalRequestId: str,
     blockedBy: {
       type: 'string',
       enum: ['gates', 'approval'],

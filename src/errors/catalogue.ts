@@ -273,6 +273,30 @@ export const ERROR_CATALOGUE = {
     description:
       'The Tax Administration refused a Fiskalizacija 2.0 report: the whole request (S002–S006: signature, certificate, schema, the signer not authorised for the OIB) or, from `assertRecorded`, a record (S007, S009–S012); `details.code` is the S-code and `details.recordNumber` the 1-based record. Nothing of the refused request was recorded.',
   },
+  FISCAL_REQUEST_NOT_FOUND: {
+    name: 'FiscalRequestNotFoundError',
+    severity: 'P2',
+    retryable: false,
+    layer: 'input',
+    description:
+      "No fiscalization request with this id in the caller's company (another company's request is answered the same way).",
+  },
+  RECEIPT_NOT_FISCALIZED: {
+    name: 'ReceiptNotFiscalizedError',
+    severity: 'P2',
+    retryable: true,
+    layer: 'input',
+    description:
+      'The receipt has no JIR yet (QUEUED, PROCESSING, FAILED or DEAD), so there is no verification link for its QR code; `rule` is its status.',
+  },
+  SERVICE_UNAVAILABLE: {
+    name: 'ServiceUnavailableError',
+    severity: 'P1',
+    retryable: false,
+    layer: 'internal',
+    description:
+      'This TenantGate process was started without the service the request needs (the CIS client for fiscalization, the queue for queued submissions); `rule` names it.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

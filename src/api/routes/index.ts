@@ -4,6 +4,7 @@ import { apiKeyRoutes } from './api-keys.js';
 import { companyRoutes } from './companies.js';
 import { dashboardRoutes } from './dashboard.js';
 import { eInvoiceRoutes } from './einvoices.js';
+import { fiscalRoutes } from './fiscal.js';
 import { flagRoutes } from './flags.js';
 import { metricsRoutes } from './metrics.js';
 import { prometheusRoutes } from './prometheus.js';
@@ -18,6 +19,7 @@ import { rolloutRoutes } from './rollout.js';
 export const API_ROUTES: readonly ApiRoutes[] = [
   accountRoutes,
   eInvoiceRoutes,
+  fiscalRoutes,
   companyRoutes,
   readinessRoutes,
   rolloutRoutes,
