@@ -3,6 +3,7 @@ import type { RoutedAccount } from '../enforcement/gate.js';
 import { TenantGateError } from '../errors/tenantgate-error.js';
 import { createEposlovanjeClient } from './eposlovanje-client.js';
 import type { IntermediaryClient } from './intermediary.js';
+import { createIeRacuniClient } from './ie-racuni-client.js';
 import { createMojEracunClient } from './moj-eracun-client.js';
 import type { IntermediaryDirectory } from './outbound.js';
 
@@ -39,6 +40,9 @@ const FACTORIES: Partial<Record<Kind, ClientFactory>> = {
       softwareId: o.softwareId,
       timeoutMs: o.timeoutMs,
     }),
+  // No public default endpoint: accounts name theirs (providerConfig).
+  EINVOICE_IE_RACUNI: (baseUrl, o) =>
+    createIeRacuniClient({ baseUrl, timeoutMs: o.timeoutMs }),
 };
 
 export interface DirectoryOptions {
