@@ -54,7 +54,8 @@ const COLUMNS = `r.id, r."companyId", r."einvoiceId", r.direction, r.kind,
   e."issueDate"::text AS "issueDate", e."sellerOib", e."buyerOib",
   e."ublXml"`;
 
-const OPEN: ReportStatus[] = ['PENDING', 'PROCESSING', 'FAILED'];
+/** Reports still owed: the due-list shows these. */
+const OWED: ReportStatus[] = ['PENDING', 'PROCESSING', 'FAILED', 'DEAD'];
 
 interface FactsRow {
   id: string;
@@ -211,7 +212,7 @@ export async function findReportByKey(
   return rows[0];
 }
 
-/** Reports of the scope's company, by deadline; open ones only if asked. */
+/** Reports by company and deadline; only those still owed if asked. */
 export async function listReports(
   tx: Queryable,
   filter: { openOnly: boolean; companyId?: string },
@@ -223,7 +224,7 @@ export async function listReports(
       WHERE ($1::boolean IS FALSE OR r.status = ANY($2::text[]))
         AND ($3::text IS NULL OR r."companyId" = $3)
       ORDER BY r."companyId", r.deadline, r."createdAt", r.id`,
-    [filter.openOnly, OPEN, filter.companyId ?? null],
+    [filter.openOnly, OWED, filter.companyId ?? null],
   );
 }
 
@@ -252,9 +253,11 @@ export async function countByStatus(
 /**
  * Claims up to `limit` reports of one kind and direction for a send,
  * earliest deadline first: PENDING and FAILED ones, and PROCESSING ones
- * whose lease ran out (their sender crashed or hung after or before the
- * send; resent, an S008 answer marks them REPORTED). Rows another
- * sender holds are skipped, never waited for.
+ * whose lease ran out (their sender crashed or hung; sent again, an
+ * S008 answer marks them REPORTED). A payment or rejection waits until
+ * its e-invoice is reported (by the platform or the intermediary): the
+ * service would answer S009 before. Rows another sender holds are
+ * skipped, never waited for.
  */
 export async function claimDue(
   tx: Queryable,
@@ -264,16 +267,22 @@ export async function claimDue(
     direction: ReportDirection;
     limit: number;
     leaseSeconds: number;
-    onlyIds?: readonly string[];
+    /** Reports this run already finished. */
+    exceptIds?: readonly string[];
   },
 ): Promise<ClaimedReport[]> {
   const claimed = await tx.query<{ id: string; previous: ReportStatus }>(
     `WITH due AS (
-       SELECT id, status FROM "EInvoiceReport"
+       SELECT id, status FROM "EInvoiceReport" d
         WHERE "companyId" = $1 AND kind = $2 AND direction = $3
           AND (status IN ('PENDING', 'FAILED')
                OR (status = 'PROCESSING' AND "leaseUntil" < now()))
-          AND ($6::text[] IS NULL OR id = ANY($6::text[]))
+          AND NOT (id = ANY($6::text[]))
+          AND (kind = 'EINVOICE' OR EXISTS (
+            SELECT 1 FROM "EInvoiceReport" x
+             WHERE x."companyId" = d."companyId"
+               AND x."einvoiceId" = d."einvoiceId" AND x.kind = 'EINVOICE'
+               AND x.status IN ('REPORTED', 'INTERMEDIARY')))
         ORDER BY deadline, "createdAt", id
         LIMIT $4
         FOR UPDATE SKIP LOCKED)
@@ -289,7 +298,7 @@ export async function claimDue(
       claim.direction,
       claim.limit,
       claim.leaseSeconds,
-      claim.onlyIds ? [...claim.onlyIds] : null,
+      [...(claim.exceptIds ?? [])],
     ],
   );
   if (claimed.length === 0) return [];
