@@ -1,12 +1,28 @@
-import { X509Certificate } from 'node:crypto';
+import {
+  X509Certificate,
+  createHash,
+  timingSafeEqual,
+  verify,
+} from 'node:crypto';
 import { Agent, request } from 'node:https';
 import { DOMParser, type Element } from '@xmldom/xmldom';
-import { SignedXml } from 'xml-crypto';
+import { C14nCanonicalization, ExclusiveCanonicalization } from 'xml-crypto';
 import { TenantGateError } from '../errors/tenantgate-error.js';
 import { CIS_NS } from './racun.js';
 
 const SOAP_NS = 'http://schemas.xmlsoap.org/soap/envelope/';
 const DSIG_NS = 'http://www.w3.org/2000/09/xmldsig#';
+const C14N = 'http://www.w3.org/TR/2001/REC-xml-c14n-20010315';
+const EXC_C14N = 'http://www.w3.org/2001/10/xml-exc-c14n#';
+const ENVELOPED = 'http://www.w3.org/2000/09/xmldsig#enveloped-signature';
+const SIGNATURE_HASHES: Record<string, 'sha1' | 'sha256'> = {
+  'http://www.w3.org/2000/09/xmldsig#rsa-sha1': 'sha1',
+  'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256': 'sha256',
+};
+const DIGEST_HASHES: Record<string, 'sha1' | 'sha256'> = {
+  'http://www.w3.org/2000/09/xmldsig#sha1': 'sha1',
+  'http://www.w3.org/2001/04/xmlenc#sha256': 'sha256',
+};
 
 export interface CisClientOptions {
   /** The CIS endpoint (from configuration, never from the WSDL). */
@@ -52,6 +68,11 @@ export class CisClient {
     ca?: string | Buffer;
   };
   readonly #caCerts: X509Certificate[];
+  /** Reply signers seen, parsed, with whether the CA issued them. */
+  readonly #signers = new Map<
+    string,
+    { cert: X509Certificate; issued: boolean }
+  >();
 
   constructor(options: CisClientOptions) {
     this.#options = {
@@ -75,7 +96,7 @@ export class CisClient {
     if (root.localName !== 'RacunOdgovor') {
       throw replyInvalid(`unexpected reply element ${root.localName}`);
     }
-    this.verifyReply(body);
+    this.verifyReply(root);
     const messageId = textOf(root, 'IdPoruke') ?? '';
     const error = firstElement(root, 'Greska');
     if (error) throw cisError(error, status, body);
@@ -152,42 +173,190 @@ export class CisClient {
     throw replyInvalid(`HTTP ${status} with no SOAP body`);
   }
 
-  /** The reply must be signed by a certificate of the configured CA. */
-  private verifyReply(body: string): void {
-    const doc = parseXml(body);
-    const signature = doc
-      ? Array.from(doc.getElementsByTagNameNS(DSIG_NS, 'Signature'))[0]
-      : undefined;
+  /**
+   * The reply must be signed by a certificate of the configured CA, and
+   * the signature must cover the reply element itself (its `Id`, the
+   * signature enveloped in it): a signature over anything else proves
+   * nothing about the JIR. Canonical forms come from xml-crypto's
+   * canonicalizers (inclusive c14n with the envelope's namespaces in
+   * scope, as CIS signs, or exclusive).
+   */
+  private verifyReply(root: Element): void {
+    const signature = childElement(root, DSIG_NS, 'Signature');
     if (!signature) throw replyInvalid('the reply is not signed');
-    const certText = Array.from(
-      signature.getElementsByTagNameNS(DSIG_NS, 'X509Certificate'),
-    )[0]?.textContent;
+    const certText = dsigText(signature, 'X509Certificate');
     if (!certText) throw replyInvalid('the reply has no signer certificate');
-    const cert = new X509Certificate(Buffer.from(certText, 'base64'));
-    if (!this.trusted(cert)) {
+    const cert = this.signerCertificate(certText);
+    if (!cert) {
       throw replyInvalid('the reply signer is not from the configured CA');
     }
-    const verifier = new SignedXml({ publicCert: cert.toString() });
+    const signedInfo = childElement(signature, DSIG_NS, 'SignedInfo');
+    const references = signedInfo
+      ? Array.from(signedInfo.getElementsByTagNameNS(DSIG_NS, 'Reference'))
+      : [];
+    const reference = references[0];
+    const id = root.getAttribute('Id');
+    if (
+      !signedInfo ||
+      !reference ||
+      references.length !== 1 ||
+      !id ||
+      reference.getAttribute('URI') !== `#${id}`
+    ) {
+      throw replyInvalid('the reply signature does not cover the reply');
+    }
+    const method = childElement(signedInfo, DSIG_NS, 'SignatureMethod');
+    const digestMethod = childElement(reference, DSIG_NS, 'DigestMethod');
+    const signatureHash =
+      SIGNATURE_HASHES[method?.getAttribute('Algorithm') ?? ''];
+    const digestHash =
+      DIGEST_HASHES[digestMethod?.getAttribute('Algorithm') ?? ''];
+    const transforms = Array.from(
+      reference.getElementsByTagNameNS(DSIG_NS, 'Transform'),
+    );
+    const algorithms = transforms.map((t) => t.getAttribute('Algorithm'));
+    const c14nTransform = transforms
+      .filter((t) => t.getAttribute('Algorithm') !== ENVELOPED)
+      .at(-1);
+    if (
+      !signatureHash ||
+      !digestHash ||
+      !algorithms.includes(ENVELOPED) ||
+      algorithms.some((a) => a !== ENVELOPED && a !== C14N && a !== EXC_C14N)
+    ) {
+      throw replyInvalid('the reply signature uses unsupported algorithms');
+    }
     try {
-      verifier.loadSignature(signature as unknown as Node);
-      if (verifier.checkSignature(body)) return;
+      root.removeChild(signature);
+      let digest: Buffer;
+      try {
+        digest = createHash(digestHash)
+          .update(canonicalize(root, c14nTransform ?? null))
+          .digest();
+      } finally {
+        root.appendChild(signature);
+      }
+      const claimed = Buffer.from(
+        dsigText(reference, 'DigestValue') ?? '',
+        'base64',
+      );
+      const value = Buffer.from(
+        dsigText(signature, 'SignatureValue') ?? '',
+        'base64',
+      );
+      const signedBytes = canonicalize(
+        signedInfo,
+        childElement(signedInfo, DSIG_NS, 'CanonicalizationMethod'),
+      );
+      if (
+        claimed.length === digest.length &&
+        timingSafeEqual(claimed, digest) &&
+        verify(signatureHash, Buffer.from(signedBytes), cert.publicKey, value)
+      ) {
+        return;
+      }
     } catch (error) {
       throw replyInvalid('the reply signature does not verify', error);
     }
     throw replyInvalid('the reply signature does not verify');
   }
 
-  private trusted(cert: X509Certificate): boolean {
+  /** The reply signer if the configured CA issued it and it is valid. */
+  private signerCertificate(base64: string): X509Certificate | null {
+    const key = base64.replace(/\s+/g, '');
+    let known = this.#signers.get(key);
+    if (!known) {
+      const cert = new X509Certificate(Buffer.from(key, 'base64'));
+      const issued = this.#caCerts.some(
+        (ca) => cert.checkIssued(ca) && cert.verify(ca.publicKey),
+      );
+      known = { cert, issued };
+      if (this.#signers.size >= 64) this.#signers.clear();
+      this.#signers.set(key, known);
+    }
     const now = this.#options.now().getTime();
     const valid =
-      now >= Date.parse(cert.validFrom) && now <= Date.parse(cert.validTo);
-    return (
-      valid &&
-      this.#caCerts.some(
-        (ca) => cert.checkIssued(ca) && cert.verify(ca.publicKey),
-      )
-    );
+      now >= Date.parse(known.cert.validFrom) &&
+      now <= Date.parse(known.cert.validTo);
+    return valid && known.issued ? known.cert : null;
   }
+}
+
+/**
+ * The canonical form of `node` by the c14n algorithm named on `method`
+ * (a Transform or CanonicalizationMethod; none: inclusive c14n, the
+ * XML-DSig default), with the namespaces in scope from its ancestors
+ * for inclusive c14n and an exclusive InclusiveNamespaces PrefixList.
+ */
+function canonicalize(node: Element, method: Element | null): string {
+  const algorithm = method?.getAttribute('Algorithm') ?? C14N;
+  const ancestorNamespaces = ancestorNamespacesOf(node);
+  const target = node as unknown as globalThis.Element;
+  if (algorithm === C14N) {
+    return new C14nCanonicalization().process(target, { ancestorNamespaces });
+  }
+  if (algorithm !== EXC_C14N) {
+    throw new Error(`unsupported canonicalization ${algorithm}`);
+  }
+  const prefixes = method
+    ? Array.from(method.getElementsByTagNameNS(EXC_C14N, 'InclusiveNamespaces'))
+    : [];
+  const prefixList = (prefixes[0]?.getAttribute('PrefixList') ?? '')
+    .split(/\s+/)
+    .filter((p) => p !== '');
+  return new ExclusiveCanonicalization().process(target, {
+    ancestorNamespaces,
+    inclusiveNamespacesPrefixList: prefixList,
+  });
+}
+
+/**
+ * Namespace declarations in scope from the ancestors of `node`, the
+ * nearest binding of each prefix, without undeclarations and without
+ * the prefixes `node` binds itself (c14n renders those on it anyway).
+ */
+function ancestorNamespacesOf(
+  node: Element,
+): { prefix: string; namespaceURI: string }[] {
+  const own = new Set<string>([node.prefix ?? '']);
+  for (const attr of Array.from(node.attributes)) {
+    if (attr.name === 'xmlns') own.add('');
+    else if (attr.name.startsWith('xmlns:')) own.add(attr.name.slice(6));
+  }
+  const seen = new Set<string>();
+  const found: { prefix: string; namespaceURI: string }[] = [];
+  for (let p = node.parentNode; p && p.nodeType === 1; p = p.parentNode) {
+    for (const attr of Array.from((p as Element).attributes)) {
+      const prefix =
+        attr.name === 'xmlns'
+          ? ''
+          : attr.name.startsWith('xmlns:')
+            ? attr.name.slice(6)
+            : null;
+      if (prefix === null || seen.has(prefix)) continue;
+      seen.add(prefix);
+      if (attr.value !== '' && !own.has(prefix)) {
+        found.push({ prefix, namespaceURI: attr.value });
+      }
+    }
+  }
+  return found;
+}
+
+function childElement(node: Element, ns: string, name: string) {
+  for (let n = node.firstChild; n; n = n.nextSibling) {
+    if (n.nodeType !== 1) continue;
+    const e = n as Element;
+    if (e.namespaceURI === ns && e.localName === name) return e;
+  }
+  return null;
+}
+
+function dsigText(node: Element, name: string): string | null {
+  return (
+    Array.from(node.getElementsByTagNameNS(DSIG_NS, name))[0]?.textContent ??
+    null
+  );
 }
 
 function envelope(inner: string): string {

@@ -1,11 +1,20 @@
-import { X509Certificate, randomUUID } from 'node:crypto';
+import {
+  X509Certificate,
+  createHash,
+  createPrivateKey,
+  randomUUID,
+  sign,
+  timingSafeEqual,
+  verify,
+  type KeyObject,
+} from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { DOMParser, XMLSerializer, type Element } from '@xmldom/xmldom';
-import { SignedXml } from 'xml-crypto';
+import { ExclusiveCanonicalization } from 'xml-crypto';
 import { validateCisSchema } from './cis-schema.js';
 
 /**
@@ -19,7 +28,17 @@ const TNS = 'http://www.apis-it.hr/fin/2012/types/f73';
 const DSIG = 'http://www.w3.org/2000/09/xmldsig#';
 const RSA_SHA1 = 'http://www.w3.org/2000/09/xmldsig#rsa-sha1';
 const INCLUSIVE_C14N = 'http://www.w3.org/TR/2001/REC-xml-c14n-20010315';
+const EXC_C14N = 'http://www.w3.org/2001/10/xml-exc-c14n#';
 const ENVELOPED = 'http://www.w3.org/2000/09/xmldsig#enveloped-signature';
+/** The signature methods CIS accepts, by URI: the hash behind each. */
+const SIGNATURE_HASHES: Record<string, 'sha1' | 'sha256'> = {
+  [RSA_SHA1]: 'sha1',
+  'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256': 'sha256',
+};
+const DIGEST_HASHES: Record<string, 'sha1' | 'sha256'> = {
+  'http://www.w3.org/2000/09/xmldsig#sha1': 'sha1',
+  'http://www.w3.org/2001/04/xmlenc#sha256': 'sha256',
+};
 
 const CERTS = fileURLToPath(
   new URL('../../fixtures/cis/certs/', import.meta.url),
@@ -115,7 +134,11 @@ export async function startCisSimulator(
     environment: options.environment ?? 'TEST',
     now: options.now ?? (() => new Date()),
     ca,
-    signing: { key, cert },
+    signing: {
+      key: createPrivateKey(key),
+      certBase64: new X509Certificate(cert).raw.toString('base64'),
+    },
+    certificates: new Map<string, X509Certificate>(),
     faults: [] as CisFault[],
     received: [] as CisReceived[],
     schema: options.schema ?? true,
@@ -144,7 +167,9 @@ type State = {
   environment: 'TEST' | 'PROD';
   now: () => Date;
   ca: X509Certificate;
-  signing: { key: Buffer; cert: Buffer };
+  signing: { key: KeyObject; certBase64: string };
+  /** Parsed client certificates by their base64 (parsing is not free). */
+  certificates: Map<string, X509Certificate>;
   faults: CisFault[];
   received: CisReceived[];
   schema: boolean;
@@ -227,7 +252,7 @@ async function checkRacun(
   if (!signatureNode) throw new CisError('s004', 'Neispravan digitalni potpis');
   const certPem = firstText(signatureNode, 'X509Certificate');
   if (!certPem) throw new CisError('s003', 'Certifikat nije naveden');
-  const cert = new X509Certificate(pem(certPem));
+  const cert = certificateOf(state, certPem);
   const method =
     firstElement(signatureNode, 'SignatureMethod')?.getAttribute('Algorithm') ??
     '';
@@ -238,7 +263,7 @@ async function checkRacun(
   ) {
     throw new CisError('s004', 'Neispravan digitalni potpis (RSA-SHA1)');
   }
-  verifySignature(xml, root, cert);
+  verifySignature(root, cert);
   checkChain(state, cert, now);
   const oib = firstText(root, 'Oib');
   if (!oib || !subjectOibs(cert).includes(oib)) {
@@ -246,26 +271,99 @@ async function checkRacun(
   }
 }
 
-function verifySignature(xml: string, root: Element, cert: X509Certificate) {
-  const verifier = new SignedXml({ publicCert: cert.toString() });
-  const signatureNode = child(root, DSIG, 'Signature');
-  if (!signatureNode) throw new CisError('s004', 'Neispravan digitalni potpis');
-  const references = elements(signatureNode, 'Reference');
+/**
+ * The signature CIS requires, checked as CIS's profile has it: the
+ * root's last child, one Reference to `#<Id>` with exactly the
+ * enveloped-signature and exclusive c14n transforms, exclusive c14n of
+ * SignedInfo, RSA-SHA1 or RSA-SHA256 by the request's certificate.
+ * xml-crypto's exclusive canonicalizer computes both canonical forms.
+ */
+function verifySignature(root: Element, cert: X509Certificate) {
+  const invalid = (why: string) =>
+    new CisError('s004', `Neispravan digitalni potpis (${why})`);
+  const signature = child(root, DSIG, 'Signature');
+  if (!signature || childElements(root).at(-1) !== signature) {
+    throw invalid('potpis nije zadnji element poruke');
+  }
+  const signedInfo = child(signature, DSIG, 'SignedInfo');
+  const references = signedInfo ? elements(signedInfo, 'Reference') : [];
+  const reference = references[0];
   const id = root.getAttribute('Id');
   if (
+    !signedInfo ||
+    !reference ||
     references.length !== 1 ||
     !id ||
-    references[0]?.getAttribute('URI') !== `#${id}`
+    reference.getAttribute('URI') !== `#${id}`
   ) {
     throw new CisError('s004', 'Potpis ne pokriva cijelu poruku');
   }
-  try {
-    verifier.loadSignature(signatureNode as unknown as Node);
-    if (verifier.checkSignature(xml)) return;
-  } catch {
-    // falls through to s004
+  const algorithm = (node: Element, name: string) =>
+    child(node, DSIG, name)?.getAttribute('Algorithm') ?? '';
+  const transforms = elements(reference, 'Transform').map(
+    (t) => t.getAttribute('Algorithm') ?? '',
+  );
+  const signatureHash =
+    SIGNATURE_HASHES[algorithm(signedInfo, 'SignatureMethod')];
+  const digestHash = DIGEST_HASHES[algorithm(reference, 'DigestMethod')];
+  if (
+    algorithm(signedInfo, 'CanonicalizationMethod') !== EXC_C14N ||
+    transforms.join(' ') !== `${ENVELOPED} ${EXC_C14N}` ||
+    !signatureHash ||
+    !digestHash
+  ) {
+    throw invalid('nepodržani algoritmi');
   }
-  throw new CisError('s004', 'Neispravan digitalni potpis');
+  const c14n = new ExclusiveCanonicalization();
+  root.removeChild(signature);
+  let digest: Buffer;
+  try {
+    digest = createHash(digestHash)
+      .update(c14n.process(root as unknown as globalThis.Element, {}))
+      .digest();
+  } finally {
+    root.appendChild(signature);
+  }
+  const claimed = Buffer.from(
+    firstText(reference, 'DigestValue') ?? '',
+    'base64',
+  );
+  if (claimed.length !== digest.length || !timingSafeEqual(claimed, digest)) {
+    throw invalid('sažetak poruke ne odgovara');
+  }
+  const canonicalSignedInfo = c14n.process(
+    signedInfo as unknown as globalThis.Element,
+    {},
+  );
+  const value = Buffer.from(
+    firstText(signature, 'SignatureValue') ?? '',
+    'base64',
+  );
+  if (
+    !verify(
+      signatureHash,
+      Buffer.from(canonicalSignedInfo),
+      cert.publicKey,
+      value,
+    )
+  ) {
+    throw invalid('potpis ne odgovara certifikatu');
+  }
+}
+
+function certificateOf(state: State, base64: string): X509Certificate {
+  const key = base64.replace(/\s+/g, '');
+  const known = state.certificates.get(key);
+  if (known) return known;
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(Buffer.from(key, 'base64'));
+  } catch {
+    throw new CisError('s003', 'Certifikat nije ispravan');
+  }
+  if (state.certificates.size >= 1024) state.certificates.clear();
+  state.certificates.set(key, cert);
+  return cert;
 }
 
 function checkChain(state: State, cert: X509Certificate, now: Date) {
@@ -345,27 +443,40 @@ function echoResponse(text: string): string {
 /**
  * The reply in its SOAP envelope, signed over RacunOdgovor with
  * inclusive c14n (as CIS does), so the signature depends on the
- * envelope's namespace context too.
+ * envelope's namespace context too. `odgovor` is written canonical
+ * (see `jirReply`), so its inclusive c14n is itself with the envelope's
+ * namespace declared on the apex, before `xmlns:tns`; SignedInfo's
+ * carries the default (XML-DSig), `soap` and `tns` namespaces in scope.
  */
 function signed(state: State, odgovor: string): string {
-  const sig = new SignedXml({
-    privateKey: state.signing.key,
-    publicCert: state.signing.cert,
-    signatureAlgorithm: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
-    canonicalizationAlgorithm: INCLUSIVE_C14N,
-  });
-  sig.addReference({
-    xpath: "//*[local-name(.)='RacunOdgovor']",
-    transforms: [ENVELOPED, INCLUSIVE_C14N],
-    digestAlgorithm: 'http://www.w3.org/2001/04/xmlenc#sha256',
-  });
-  sig.computeSignature(envelope(odgovor), {
-    location: {
-      reference: "//*[local-name(.)='RacunOdgovor']",
-      action: 'append',
-    },
-  });
-  return sig.getSignedXml();
+  const apex = `<tns:RacunOdgovor xmlns:tns="${TNS}"`;
+  if (!odgovor.startsWith(apex)) throw new Error('unexpected reply root');
+  const id = /^[^>]* Id="([^"]*)"/.exec(odgovor)?.[1] ?? '';
+  const inScope = `xmlns:soap="${SOAP_NS}" xmlns:tns="${TNS}"`;
+  const canonical = `<tns:RacunOdgovor ${inScope}` + odgovor.slice(apex.length);
+  const digest = createHash('sha256').update(canonical).digest('base64');
+  const signedInfo =
+    `<CanonicalizationMethod Algorithm="${INCLUSIVE_C14N}"></CanonicalizationMethod>` +
+    '<SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"></SignatureMethod>' +
+    `<Reference URI="#${id}"><Transforms>` +
+    `<Transform Algorithm="${ENVELOPED}"></Transform>` +
+    `<Transform Algorithm="${INCLUSIVE_C14N}"></Transform></Transforms>` +
+    '<DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"></DigestMethod>' +
+    `<DigestValue>${digest}</DigestValue></Reference></SignedInfo>`;
+  const value = sign(
+    'sha256',
+    Buffer.from(`<SignedInfo xmlns="${DSIG}" ${inScope}>${signedInfo}`),
+    state.signing.key,
+  ).toString('base64');
+  const close = odgovor.lastIndexOf('</');
+  return envelope(
+    odgovor.slice(0, close) +
+      `<Signature xmlns="${DSIG}"><SignedInfo>${signedInfo}` +
+      `<SignatureValue>${value}</SignatureValue><KeyInfo><X509Data>` +
+      `<X509Certificate>${state.signing.certBase64}</X509Certificate>` +
+      '</X509Data></KeyInfo></Signature>' +
+      odgovor.slice(close),
+  );
 }
 
 function envelope(inner: string): string {
@@ -438,16 +549,13 @@ function firstText(node: Element, localName: string): string | null {
   return firstElement(node, localName)?.textContent?.trim() ?? null;
 }
 
-function pem(base64: string): string {
-  const body = base64.replace(/\s+/g, '').replace(/(.{64})/g, '$1\n');
-  return `-----BEGIN CERTIFICATE-----\n${body}\n-----END CERTIFICATE-----\n`;
-}
-
+/** Text as canonical XML writes it: replies are signed as written. */
 function escape(text: string): string {
   return text
     .replaceAll('&', '&amp;')
     .replaceAll('<', '&lt;')
-    .replaceAll('>', '&gt;');
+    .replaceAll('>', '&gt;')
+    .replaceAll('\r', '&#xD;');
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {
