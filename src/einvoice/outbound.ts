@@ -18,6 +18,11 @@ import {
   invoiceValidationError,
   type InvoiceValidator,
 } from './rules/validate.js';
+import {
+  DEFAULT_RETRY_POLICY,
+  sendWithRetry,
+  type RetryPolicy,
+} from './send-retry.js';
 import { readUblFacts, type UblFacts } from './ubl-facts.js';
 
 /** Finds the client for a kind, configured for the account (if any). */
@@ -94,6 +99,8 @@ export class OutboundService {
        * full validator.
        */
       validator?: InvoiceValidator;
+      /** Retries within one send. Default DEFAULT_RETRY_POLICY. */
+      retry?: RetryPolicy;
     },
   ) {}
 
@@ -122,9 +129,16 @@ export class OutboundService {
         },
         {
           execute: (route) =>
-            this.deps.intermediaries
-              .client(route.kind, route.account)
-              .send({ ublXml: request.ublXml }, route.authoriser),
+            sendWithRetry(
+              this.deps.intermediaries.client(route.kind, route.account),
+              route.authoriser,
+              {
+                ublXml: request.ublXml,
+                sellerOib: facts.sellerOib,
+                documentNumber: facts.number,
+              },
+              this.deps.retry ?? DEFAULT_RETRY_POLICY,
+            ),
           statements: (attempt) => [attemptStatement(invoiceId, attempt)],
         },
       );

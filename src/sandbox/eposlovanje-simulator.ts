@@ -39,12 +39,19 @@ interface FaultTarget {
  *   (a send stores the document even if the client gave up).
  * - `drop-reply`: handles the request (a send stores the document), then
  *   destroys the socket without answering: a lost reply.
+ * - `drop-request`: destroys the socket before handling anything: the
+ *   client cannot tell this from a lost reply, but nothing was stored.
+ * - `gateway-error`: handles the request (a send stores the document),
+ *   then answers `status` with a gateway's HTML page instead of the
+ *   service's reply.
  */
 export type EposlovanjeFault = FaultTarget &
   (
     | { kind: 'status'; status: 429 | 500 | 502 | 503; retryAfter?: number }
     | { kind: 'latency'; ms: number }
     | { kind: 'drop-reply' }
+    | { kind: 'drop-request' }
+    | { kind: 'gateway-error'; status: 502 | 504 }
   );
 
 /** A document the simulator accepted. */
@@ -137,6 +144,7 @@ interface State {
   inbox: InboxDocument[];
   faults: PendingFault[];
   dropped: WeakSet<IncomingMessage>;
+  gatewayErrors: WeakMap<IncomingMessage, 502 | 504>;
   delayed: WeakMap<IncomingMessage, number>;
   nextId: number;
   closing: AbortController;
@@ -226,6 +234,7 @@ function freshState(): State {
     inbox: [],
     faults: [],
     dropped: new WeakSet(),
+    gatewayErrors: new WeakMap(),
     delayed: new WeakMap(),
     // Numeric ids like the real service's, not starting at 1 so that a
     // client confusing them with row numbers stands out.
@@ -245,6 +254,14 @@ function registerHooks(app: FastifyInstance, state: State): void {
     if (fault?.kind === 'status') return replyFaultStatus(reply, fault);
     if (fault?.kind === 'latency') state.delayed.set(request.raw, fault.ms);
     if (fault?.kind === 'drop-reply') state.dropped.add(request.raw);
+    if (fault?.kind === 'gateway-error') {
+      state.gatewayErrors.set(request.raw, fault.status);
+    }
+    if (fault?.kind === 'drop-request') {
+      reply.hijack();
+      request.raw.socket.destroy();
+      return reply;
+    }
 
     if (keyOib(request, state) !== undefined) return;
     return answer(request, reply, state, 401, {
@@ -575,7 +592,7 @@ function takeFault(
 
 function replyFaultStatus(
   reply: FastifyReply,
-  fault: { status: 429 | 500 | 502 | 503; retryAfter?: number },
+  fault: { status: 429 | 500 | 502 | 503 | 504; retryAfter?: number },
 ): FastifyReply {
   const { status } = fault;
   if (status === 429) {
@@ -587,7 +604,12 @@ function replyFaultStatus(
   if (status === 500) {
     return reply.code(500).send({ error: 'Internal server error' });
   }
-  const title = status === 502 ? 'Bad Gateway' : 'Service Unavailable';
+  const titles = {
+    502: 'Bad Gateway',
+    503: 'Service Unavailable',
+    504: 'Gateway Timeout',
+  };
+  const title = titles[status];
   return reply
     .code(status)
     .type('text/html')
@@ -602,6 +624,9 @@ function answer(
   status: number,
   body: object,
 ): FastifyReply {
+  const gateway = state.gatewayErrors.get(request.raw);
+  if (gateway !== undefined)
+    return replyFaultStatus(reply, { status: gateway });
   if (!state.dropped.has(request.raw)) return reply.code(status).send(body);
   reply.hijack();
   request.raw.socket.destroy();

@@ -190,10 +190,11 @@ describeEachDatabase('outbound send', ({ db }) => {
   });
 
   describe('counterpart failures', () => {
-    it('keeps the row as ERROR after a 503 and sends it on retry', async () => {
+    it('keeps the row as ERROR after 503s and sends it on retry', async () => {
       const p = platform();
       const tenant = await companyWithAccount(p);
-      p.simulator.injectFault({ kind: 'status', status: 503 });
+      // Every attempt of the default retry policy fails.
+      p.simulator.injectFault({ kind: 'status', status: 503, times: 3 });
 
       const error = await rejection(send(p, tenant));
       const failed = await p.outbound.find(
@@ -245,7 +246,7 @@ describeEachDatabase('outbound send', ({ db }) => {
       const p = platform();
       const tenant = await companyWithAccount(p);
       const key = 'invoice-to-correct';
-      p.simulator.injectFault({ kind: 'status', status: 503 });
+      p.simulator.injectFault({ kind: 'status', status: 503, times: 3 });
       await rejection(
         p.outbound.send({
           companyId: tenant.company.id,
