@@ -223,7 +223,7 @@ export async function listReports(
         AND e.id = r."einvoiceId"
       WHERE ($1::boolean IS FALSE OR r.status = ANY($2::text[]))
         AND ($3::text IS NULL OR r."companyId" = $3)
-      ORDER BY r."companyId", r.deadline, r."createdAt", r.id`,
+      ORDER BY r."companyId", r.deadline, e."createdAt", r."createdAt", r.id`,
     [filter.openOnly, OWED, filter.companyId ?? null],
   );
 }
@@ -273,19 +273,21 @@ export async function claimDue(
 ): Promise<ClaimedReport[]> {
   const claimed = await tx.query<{ id: string; previous: ReportStatus }>(
     `WITH due AS (
-       SELECT id, status FROM "EInvoiceReport" d
-        WHERE "companyId" = $1 AND kind = $2 AND direction = $3
-          AND (status IN ('PENDING', 'FAILED')
-               OR (status = 'PROCESSING' AND "leaseUntil" < now()))
-          AND NOT (id = ANY($6::text[]))
+       SELECT d.id, d.status FROM "EInvoiceReport" d
+         JOIN "EInvoice" e ON e."companyId" = d."companyId"
+          AND e.id = d."einvoiceId"
+        WHERE d."companyId" = $1 AND d.kind = $2 AND d.direction = $3
+          AND (d.status IN ('PENDING', 'FAILED')
+               OR (d.status = 'PROCESSING' AND d."leaseUntil" < now()))
+          AND NOT (d.id = ANY($6::text[]))
           AND (kind = 'EINVOICE' OR EXISTS (
             SELECT 1 FROM "EInvoiceReport" x
              WHERE x."companyId" = d."companyId"
                AND x."einvoiceId" = d."einvoiceId" AND x.kind = 'EINVOICE'
                AND x.status IN ('REPORTED', 'INTERMEDIARY')))
-        ORDER BY deadline, "createdAt", id
+        ORDER BY d.deadline, e."createdAt", d."createdAt", d.id
         LIMIT $4
-        FOR UPDATE SKIP LOCKED)
+        FOR UPDATE OF d SKIP LOCKED)
      UPDATE "EInvoiceReport" r
         SET status = 'PROCESSING',
             "leaseUntil" = now() + make_interval(secs => $5),
@@ -308,7 +310,7 @@ export async function claimDue(
        JOIN "EInvoice" e ON e."companyId" = r."companyId"
         AND e.id = r."einvoiceId"
       WHERE r.id = ANY($1::text[])
-      ORDER BY r.deadline, r."createdAt", r.id`,
+      ORDER BY r.deadline, e."createdAt", r."createdAt", r.id`,
     [[...previous.keys()]],
   );
   return rows.map((row) => ({
