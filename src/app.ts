@@ -15,6 +15,7 @@ import type { Kind } from './accounts/kinds.js';
 import { createLogger, type Logger } from './logging/logger.js';
 import { ensureLocalKeyFile, loadKeyRing } from './vault/key-ring.js';
 import { Vault } from './vault/vault.js';
+import { startHeartbeat, type ProcessRole } from './workers/registry.js';
 
 /** The wired services: what the CLI, the demo and the API use. */
 export interface TenantGate {
@@ -52,6 +53,12 @@ export interface OpenOptions {
    * service (`npm start`) records.
    */
   recordFlags?: boolean;
+  /**
+   * Register this process in the worker registry under this role and
+   * heartbeat every TENANTGATE_HEARTBEAT_MS until `close()`. Default
+   * none: one-off commands are not workers.
+   */
+  register?: ProcessRole;
 }
 
 /** Opens the database and wires every service from the settings. */
@@ -70,6 +77,16 @@ export async function openTenantGate(
     ? new LedgerNotifier({ db, logger, webhookUrl: settings.alertWebhookUrl })
     : null;
   await notifier?.start();
+  const heartbeat = options.register
+    ? await startHeartbeat({
+        db,
+        logger,
+        flags,
+        role: options.register,
+        environment: settings.deploymentEnvironment,
+        intervalMs: settings.heartbeatMs,
+      })
+    : null;
 
   const gate = new EnforcementGate({
     db,
@@ -103,6 +120,7 @@ export async function openTenantGate(
     }),
     localKeyFile,
     close: async () => {
+      await heartbeat?.stop();
       await notifier?.stop();
       if (flags instanceof StoreFlagSource) await flags.stop();
       await db.close();

@@ -37,6 +37,7 @@ async function main(argv: string[]): Promise<number> {
   const app = await openTenantGate(settings, {
     allowLocalKey: true,
     recordFlags: true,
+    register: 'start',
     endpoints: { EINVOICE_EPOSLOVANJE: simulator.url },
   });
   announce(app, simulator.url);

@@ -81,19 +81,22 @@ export function addApiCommands(program: Command, act: Act): void {
     .option('--host <host>', 'address to listen on (default from settings)')
     .action(
       act(async (o) =>
-        withApp(async (app) => {
-          const api = await startApi(app, {
-            ...apiOptionsFrom(app.settings),
-            ...(o.port === undefined ? {} : { port: Number(o.port) }),
-            ...(o.host === undefined ? {} : { host: o.host }),
-          });
-          console.log(`TenantGate API at ${api.url} (Ctrl-C to stop)`);
-          await new Promise<void>((resolve) => {
-            process.once('SIGINT', () => resolve());
-            process.once('SIGTERM', () => resolve());
-          });
-          await api.close();
-        }),
+        withApp(
+          async (app) => {
+            const api = await startApi(app, {
+              ...apiOptionsFrom(app.settings),
+              ...(o.port === undefined ? {} : { port: Number(o.port) }),
+              ...(o.host === undefined ? {} : { host: o.host }),
+            });
+            console.log(`TenantGate API at ${api.url} (Ctrl-C to stop)`);
+            await new Promise<void>((resolve) => {
+              process.once('SIGINT', () => resolve());
+              process.once('SIGTERM', () => resolve());
+            });
+            await api.close();
+          },
+          { register: 'api' },
+        ),
       ),
     );
 }

@@ -4,6 +4,7 @@ import { ISSUED_EINVOICE_STATUSES } from '../audit/checks.js';
 import type { LedgerMetrics } from '../metrics/metrics.js';
 import type { ReadinessReport } from './checks.js';
 import type { GateResult, GateStatus } from './rollout-store.js';
+import { WorkerRegistry } from '../workers/registry.js';
 
 /** Thresholds of the acceptance criteria. */
 export interface AcceptanceOptions {
@@ -52,6 +53,40 @@ export function noIntegrationRequired(
     m,
     o,
   );
+}
+
+/**
+ * All workers on V2, from the registry of running processes: every
+ * process of the environment that heartbeat within `staleMs` runs with
+ * flags that route each operation to V2. None live: INCONCLUSIVE
+ * (nobody to judge). The ledger's paths are the second signal
+ * (`allV2`).
+ */
+export async function workersOnV2(
+  db: Database,
+  environment: DeploymentEnvironment,
+  now: Date,
+  staleMs: number,
+): Promise<GateResult> {
+  const all = await new WorkerRegistry(db).list(environment, now, staleMs);
+  const live = all.filter((w) => w.live);
+  const onV1 = live.filter((w) => Object.values(w.paths).includes('V1'));
+  const status: GateStatus =
+    live.length === 0 ? 'INCONCLUSIVE' : onV1.length > 0 ? 'FAIL' : 'PASS';
+  return {
+    gate: 'all_workers_v2',
+    status,
+    numbers: {
+      live: live.length,
+      onV1: onV1.length,
+      stale: all.length - live.length,
+      staleAfterMs: staleMs,
+      samples: onV1.slice(0, 5).map((w) => {
+        const v1 = Object.entries(w.paths).filter(([, p]) => p === 'V1');
+        return `${w.role} ${w.host}:${w.pid} V1 for ${v1.map(([o]) => o).join(',')}`;
+      }),
+    },
+  };
 }
 
 /** Every operation on V2: zero V1. */

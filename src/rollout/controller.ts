@@ -15,6 +15,7 @@ import {
   probeBlocked,
   readinessGates,
   watchWindowElapsed,
+  workersOnV2,
   type AcceptanceOptions,
 } from './acceptance.js';
 import {
@@ -49,6 +50,11 @@ export interface RolloutConfig {
   approvals: readonly ForwardStage[];
   acceptance: AcceptanceOptions;
   readiness: Omit<ReadinessOptions, 'now'>;
+  /**
+   * A registered process is presumed gone when its last heartbeat is
+   * older than this. Default 30 000 ms (three 10 s beats).
+   */
+  workerStaleMs: number;
 }
 
 export const ROLLOUT_DEFAULTS: RolloutConfig = {
@@ -57,6 +63,7 @@ export const ROLLOUT_DEFAULTS: RolloutConfig = {
   approvals: ['PRODUCTION_ENFORCED'],
   acceptance: ACCEPTANCE_DEFAULTS,
   readiness: {},
+  workerStaleMs: 30_000,
 };
 
 /** What the controller needs; the clock is injected for tests. */
@@ -278,10 +285,12 @@ export class RolloutController {
     const db = this.deps.databases[env];
     const m = await ledgerMetrics(db, { environment: env, since, until: now });
     const o = this.config.acceptance;
+    const workers = await workersOnV2(db, env, now, this.config.workerStaleMs);
     if (stage === 'STAGING_ENFORCED') {
       return [
         watchWindowElapsed(since, now, this.config.watchWindowMs),
         noIntegrationRequired(m, o),
+        workers,
         allV2(m, o),
         operationsSucceed(m, o),
       ];
@@ -290,6 +299,7 @@ export class RolloutController {
       return [
         watchWindowElapsed(since, now, this.config.watchWindowMs),
         noWouldBlock(m, o),
+        workers,
         allV2(m, o),
         noFallback(m, o),
         await newRecordsHaveAccount(db, since, now),
@@ -298,6 +308,7 @@ export class RolloutController {
     return [
       watchWindowElapsed(since, now, this.config.completeAfterMs),
       noIntegrationRequired(m, o),
+      workers,
       allV2(m, o),
       await probeBlocked(db, env, since, now),
     ];

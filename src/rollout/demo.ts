@@ -10,6 +10,7 @@ import { PREREQUISITE_FLAGS } from './checks.js';
 import { RolloutController } from './controller.js';
 import { coolifyHook } from './deploy-hooks.js';
 import { Rollback } from './rollback.js';
+import { simulatedV2Worker } from '../workers/registry.js';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -26,6 +27,8 @@ export async function simulateTraffic(
   until: Date,
   spanMs: number,
 ): Promise<void> {
+  // The demo's worker processes heartbeat with V2 flags.
+  await simulatedV2Worker(db, environment, until);
   await db.transaction(operator, (tx) =>
     tx.query(
       `INSERT INTO "OperationEvent" (at, environment, "companyId",

@@ -3,6 +3,7 @@ import { runAudit } from '../../src/audit/audit.js';
 import { operator, type Database } from '../../src/db/database.js';
 import type { DeploymentEnvironment } from '../../src/flags/flag-value.js';
 import type { ReadinessSources } from '../../src/rollout/checks.js';
+import { simulatedV2Worker } from '../../src/workers/registry.js';
 import { testSecretProbe } from '../support/audit-builders.js';
 import {
   openTestPglite,
@@ -134,6 +135,8 @@ export async function insertHealthy(
   until: Date = NOW,
   spanMs = 6 * DAY_MS,
 ): Promise<void> {
+  // Healthy traffic comes from a live worker on V2 (the registry).
+  await simulatedV2Worker(db, environment, until);
   await db.transaction(operator, (tx) =>
     tx.query(
       `INSERT INTO "OperationEvent" (at, environment, "companyId",
