@@ -13,10 +13,12 @@ import {
   seedDemoPlatform,
 } from '../../src/demo/platform.js';
 import { createLogger } from '../../src/logging/logger.js';
+import { controllerOf } from '../../src/rollout/platform.js';
 import {
   startEposlovanjeSimulator,
   type EposlovanjeSimulator,
 } from '../../src/sandbox/eposlovanje-simulator.js';
+import { certFile, P12 } from '../fiscal/support.js';
 import { call } from './api-fixture.js';
 
 /** Debian's chromium (`apt-get install chromium`), driven headless. */
@@ -41,6 +43,9 @@ describe('operator dashboard in a browser, on the demo platform', () => {
   let page: Page;
   let token: string;
   const pageErrors: string[] = [];
+  /** What the next dialogs answer: prompts get the text, confirms OK. */
+  const dialogAnswers: string[] = [];
+  const dialogs: string[] = [];
 
   beforeAll(async () => {
     simulator = await startEposlovanjeSimulator();
@@ -55,6 +60,7 @@ describe('operator dashboard in a browser, on the demo platform', () => {
     });
     registerDemoKeys(simulator);
     await seedDemoPlatform(app);
+    await tenantWithExpiredCertificate();
 
     api = await startApi(app, { port: 0 });
     const keys = new ApiKeyService({ db: app.db, logger: app.logger });
@@ -71,6 +77,12 @@ describe('operator dashboard in a browser, on the demo platform', () => {
     });
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.on('pageerror', (error) => pageErrors.push(error.message));
+    page.on('dialog', (dialog) => {
+      const answer = dialogAnswers.shift();
+      dialogs.push(`${dialog.type()}: ${dialog.message()}`);
+      if (answer === undefined) void dialog.dismiss();
+      else void dialog.accept(dialog.type() === 'prompt' ? answer : undefined);
+    });
     page.on('console', (message) => {
       if (message.type() === 'error') pageErrors.push(message.text());
     });
@@ -84,6 +96,21 @@ describe('operator dashboard in a browser, on the demo platform', () => {
     await app?.close();
     await simulator?.close();
   });
+
+  /** A fiscal tenant whose CIS certificate (fixture) has expired. */
+  async function tenantWithExpiredCertificate() {
+    const company = await app.companies.create({
+      name: 'Cvjetko obrt',
+      oib: P12.c.oib,
+      fiscalizationEnabled: true,
+    });
+    await app.accounts.createCertificateAccount({
+      companyId: company.id,
+      environment: 'TEST',
+      p12: certFile(P12.c.file),
+      password: P12.c.password,
+    });
+  }
 
   /**
    * One official sample per demo tenant through the API, as an operator
@@ -160,7 +187,48 @@ describe('operator dashboard in a browser, on the demo platform', () => {
     expect(listed).toEqual(accounts.map((a: { id: string }) => a.id));
   });
 
-  it('rolls back from the UI after a confirmation, and the flag turns off', async () => {
+  it('shows the rollout stage with its gates, and advancing past a failing gate is refused', async () => {
+    const status = await get('/v1/rollout');
+    expect(status.stage).toBe('LEGACY');
+    expect(await page.getAttribute('#stage', 'data-stage')).toBe('LEGACY');
+    const gates = await page.$$eval('[data-testid=gates] tbody tr', (trs) =>
+      trs.map((tr) => [tr.dataset.gate, tr.dataset.status]),
+    );
+    expect(gates).toEqual(
+      status.gates.map((g: { gate: string; status: string }) => [
+        g.gate,
+        g.status,
+      ]),
+    );
+    expect(gates.some(([, s]) => s !== 'PASS')).toBe(true);
+
+    dialogAnswers.push('try stage 1', 'ok');
+    await page.click('[data-testid=advance]');
+    await page.waitForSelector('#error:not([hidden])');
+    expect(await page.textContent('#error')).toContain('ROLLOUT_BLOCKED');
+    expect(dialogs.slice(-2)).toEqual([
+      expect.stringMatching(/^prompt: Advance LEGACY → STAGING_ENFORCED/),
+      expect.stringMatching(/^confirm: Enter STAGING_ENFORCED now\?/),
+    ]);
+    expect((await get('/v1/rollout')).stage).toBe('LEGACY');
+  });
+
+  it('rolls back from the UI through the rollout controller, after a confirmation', async () => {
+    // The demo is deliberately NOT READY, so the controller will not
+    // advance it: the stage a rollback leaves is set by the store.
+    await controllerOf(app).store.transition({
+      at: new Date(),
+      fromStage: 'LEGACY',
+      toStage: 'STAGING_ENFORCED',
+      action: 'advance',
+      actor: 'test-fixture',
+      reason: 'drill: stage set by the test',
+      approval: null,
+      heldStage: null,
+      details: {},
+    });
+    await page.click('#refresh');
+    await page.waitForSelector('#stage[data-stage=STAGING_ENFORCED]');
     const enabled = () =>
       page.getAttribute(
         `[data-testid=flags] tr[data-flag=${ENFORCE}]`,
@@ -168,22 +236,96 @@ describe('operator dashboard in a browser, on the demo platform', () => {
       );
     expect(await enabled()).toBe('true');
 
-    page.once('dialog', (dialog) => dialog.accept('rollback drill'));
+    dialogAnswers.push('rollback drill', 'ok');
     await page.click('[data-testid=rollback]');
     await page.waitForSelector('#rollback[data-done="true"]');
+    await page.waitForSelector('#stage[data-stage=ROLLED_BACK]');
+    expect(dialogs.slice(-2)).toEqual([
+      'prompt: Roll back STAGING_ENFORCED. Reason (recorded):',
+      'confirm: Roll back STAGING_ENFORCED now? Enforcement goes off.',
+    ]);
     await page.waitForSelector(
-      '[data-testid=flag-history] td:text("rollback drill")',
+      '[data-testid=flag-history] td:text("rollback: rollback drill")',
     );
     expect(await enabled()).toBe('false');
+    expect(await page.textContent('[data-testid=action-result]')).toMatch(
+      /^STAGING_ENFORCED → ROLLED_BACK \(staging\): enforcement off in the store after \d+ ms; flag_store.enforcement_off ok/,
+    );
+    const shown = await page.$$eval(
+      '[data-testid=transitions] tbody tr',
+      (trs) => trs.map((tr) => tr.dataset.action),
+    );
+    expect(shown[0]).toBe('rollback');
 
+    const status = await get('/v1/rollout');
+    expect(status.stage).toBe('ROLLED_BACK');
+    const transitions = await get('/v1/rollout/transitions');
+    expect(transitions.at(-1)).toMatchObject({
+      action: 'rollback',
+      fromStage: 'STAGING_ENFORCED',
+      reason: 'rollback drill',
+      actor: expect.stringMatching(/^operator-key:ak_/),
+      details: { trigger: 'manual', hook: 'none' },
+    });
     const flags: { flag: string; enabled: boolean }[] = await get('/v1/flags');
     expect(flags.find((f) => f.flag === ENFORCE)?.enabled).toBe(false);
     const [latest] = await get(`/v1/flags/history?flag=${ENFORCE}`);
     expect(latest).toMatchObject({
-      reason: 'rollback drill',
+      reason: 'rollback: rollback drill',
       actor: expect.stringMatching(/^operator-key:ak_/),
       newValue: { enabled: false },
     });
+  });
+
+  it('records a sign-off from the UI, valid for the current report', async () => {
+    await page.selectOption('#sign-role', 'Product Owner');
+    await page.fill('#sign-name', 'Iva Kovač');
+    await page.click('#sign button[type=submit]');
+    await page.waitForSelector(
+      '[data-testid=sign-offs] tr[data-role="Product Owner"][data-valid=true]',
+    );
+    const report = await get('/v1/rollout/report');
+    expect(
+      report.signOffs.find((s: { role: string }) => s.role === 'Product Owner'),
+    ).toMatchObject({ name: 'Iva Kovač', valid: true });
+    expect(await page.textContent('[data-testid=report-sha]')).toBe(
+      report.contentSha256,
+    );
+  });
+
+  it('lists accounts per tenant with the certificate expiry summary', async () => {
+    const accounts: { certNotAfter: string | null; companyId: string }[] =
+      await get('/v1/readiness/accounts');
+    const days = (t: string) =>
+      Math.floor((Date.parse(t) - Date.now()) / 86_400_000);
+    const certs = accounts.filter((a) => a.certNotAfter !== null);
+    const expired = certs.filter((a) => days(a.certNotAfter!) < 0).length;
+    const soon = certs.filter((a) => {
+      const d = days(a.certNotAfter!);
+      return d >= 0 && d <= 30;
+    }).length;
+    expect(await page.getAttribute('#expiry', 'data-expired')).toBe(
+      String(expired),
+    );
+    expect(await page.getAttribute('#expiry', 'data-soon')).toBe(String(soon));
+    expect(expired).toBeGreaterThan(0);
+    expect(await page.getAttribute('#expiry', 'class')).toBe('warn');
+    const flagged = await page.$$eval(
+      '[data-testid=accounts] td.expired',
+      (tds) => tds.map((td) => td.textContent),
+    );
+    expect(flagged).toHaveLength(expired);
+    expect(flagged[0]).toMatch(/^\d{4}-\d{2}-\d{2} \(expired\)$/);
+    const companies = await page.$$eval(
+      '[data-testid=accounts] tbody tr',
+      (t) => t.map((tr) => tr.getAttribute('data-company')),
+    );
+    expect(new Set(companies)).toEqual(
+      new Set(accounts.map((a) => a.companyId)),
+    );
+    // Grouped: each company's rows are together.
+    const firsts = companies.filter((c, i) => c !== companies[i - 1]);
+    expect(firsts.length).toBe(new Set(companies).size);
   });
 
   it('renders without script errors and saves a screenshot', async () => {
@@ -192,6 +334,10 @@ describe('operator dashboard in a browser, on the demo platform', () => {
       path: `${SCREENSHOT_DIR}/dashboard.png`,
       fullPage: true,
     });
-    expect(pageErrors).toEqual([]);
+    // The refused advance above is a 409 the browser logs as a failed
+    // resource; anything else is a script or network error.
+    const expected = /status of 409 \(Conflict\)/;
+    expect(pageErrors.filter((m) => expected.test(m))).toHaveLength(1);
+    expect(pageErrors.filter((m) => !expected.test(m))).toEqual([]);
   });
 });

@@ -54,6 +54,7 @@ async function api(path, method = 'GET', payload) {
   if (!response.ok) {
     const error = new Error(`${body.code ?? response.status}: ${body.detail}`);
     error.status = response.status;
+    error.problem = body;
     throw error;
   }
   return body;
@@ -210,7 +211,7 @@ function renderOperations(rows) {
 
 function expiryCell(notAfter) {
   if (!notAfter) return el('td', { class: 'muted' }, '–');
-  const days = Math.floor((new Date(notAfter) - Date.now()) / 86_400_000);
+  const days = daysLeft(notAfter);
   const date = notAfter.slice(0, 10);
   if (days < 0) return el('td', { class: 'expired' }, `${date} (expired)`);
   if (days <= EXPIRY_WARNING_DAYS) {
@@ -219,25 +220,55 @@ function expiryCell(notAfter) {
   return el('td', {}, date);
 }
 
-function renderAccounts(accounts) {
+function daysLeft(notAfter) {
+  return Math.floor((new Date(notAfter) - Date.now()) / 86_400_000);
+}
+
+/** Accounts grouped by tenant (by name), with an expiry summary. */
+function renderAccounts(accounts, companies) {
+  const names = new Map(companies.map((c) => [c.id, c.name]));
+  const nameOf = (id) => names.get(id) ?? id;
+  const sorted = [...accounts].sort(
+    (a, b) =>
+      nameOf(a.companyId).localeCompare(nameOf(b.companyId)) ||
+      a.kind.localeCompare(b.kind),
+  );
+  const withCert = accounts.filter((a) => a.certNotAfter);
+  const expired = withCert.filter((a) => daysLeft(a.certNotAfter) < 0);
+  const soon = withCert.filter((a) => {
+    const days = daysLeft(a.certNotAfter);
+    return days >= 0 && days <= EXPIRY_WARNING_DAYS;
+  });
+  const summary = $('#expiry');
+  summary.className = expired.length || soon.length ? 'warn' : 'muted';
+  summary.dataset.expired = String(expired.length);
+  summary.dataset.soon = String(soon.length);
+  summary.textContent =
+    `${withCert.length} certificate(s): ${expired.length} expired, ` +
+    `${soon.length} expiring within ${EXPIRY_WARNING_DAYS} days.`;
+  let previous = null;
   fill(
     '[data-testid=accounts]',
-    accounts.map((a) =>
-      el(
+    sorted.map((a) => {
+      const first = a.companyId !== previous;
+      previous = a.companyId;
+      return el(
         'tr',
-        { 'data-account': a.id },
-        el('td', {}, a.companyId),
+        {
+          'data-account': a.id,
+          'data-company': a.companyId,
+          class: first ? 'group' : '',
+        },
+        el('td', {}, first ? nameOf(a.companyId) : ''),
         el('td', {}, a.kind),
         el('td', {}, a.environment),
         el('td', {}, badge(a.status)),
         expiryCell(a.certNotAfter),
         el('td', { class: 'muted' }, a.lastUsedAt ?? 'never'),
-      ),
-    ),
+      );
+    }),
   );
 }
-
-const ENFORCE = 'FF_ENFORCE_INTEGRATION_ACCOUNT';
 
 function valueText(value) {
   if (!value) return 'unset';
@@ -276,21 +307,161 @@ function renderFlags(rows, history) {
   );
 }
 
-/** Enforcement off, after a confirmation and with a reason. */
-async function rollback() {
-  const reason = window.prompt(
-    'Roll back: turn enforcement off now. Reason (recorded):',
+let rollout = null;
+
+function numbersText(numbers) {
+  return Object.entries(numbers ?? {})
+    .filter(([, v]) => typeof v !== 'object' || v === null)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ');
+}
+
+function renderRollout(status, transitions, report) {
+  rollout = status;
+  const stage = $('#stage');
+  stage.className = `badge ${status.stage}`;
+  stage.textContent = status.stage.replaceAll('_', ' ');
+  stage.dataset.stage = status.stage;
+  $('#stage-since').textContent = `since ${status.stageStartedAt}`;
+  $('#next').textContent =
+    status.next === null
+      ? 'No next stage from here.'
+      : `Next: ${status.next}` +
+        (status.canAdvance ? ' (gates pass)' : ' (gates do not all pass)') +
+        (status.approvalNeeded ? '; needs a named approval' : '');
+  $('#advance').disabled = status.next === null;
+  fill(
+    '[data-testid=gates]',
+    status.gates.map((g) =>
+      el(
+        'tr',
+        { 'data-gate': g.gate, 'data-status': g.status },
+        el('td', {}, badge(g.status)),
+        el('td', {}, g.gate),
+        el('td', { class: 'muted' }, numbersText(g.numbers)),
+      ),
+    ),
   );
-  if (!reason || !reason.trim()) return;
+  fill(
+    '[data-testid=transitions]',
+    [...transitions]
+      .reverse()
+      .map((t) =>
+        el(
+          'tr',
+          { 'data-transition': t.id, 'data-action': t.action },
+          el('td', { class: 'muted' }, t.at),
+          el('td', {}, `${t.fromStage} → ${t.toStage}`),
+          el('td', {}, t.action),
+          el(
+            'td',
+            {},
+            t.actor + (t.approval ? ` (approved: ${t.approval})` : ''),
+          ),
+          el('td', {}, t.reason),
+        ),
+      ),
+  );
+  $('#report-sha').textContent = report.contentSha256;
+  fill(
+    '[data-testid=sign-offs]',
+    report.signOffs.map((s) =>
+      el(
+        'tr',
+        { 'data-role': s.role, 'data-valid': s.valid },
+        el('td', {}, s.role),
+        el('td', {}, s.name ?? '–'),
+        el('td', { class: 'muted' }, s.date ?? ''),
+        el(
+          'td',
+          {},
+          s.signature === null
+            ? el('span', { class: 'muted' }, 'not signed')
+            : badge(s.valid ? 'VALID' : 'INVALID'),
+        ),
+      ),
+    ),
+  );
+}
+
+function showError(thrown) {
+  const error = $('#error');
+  error.hidden = false;
+  const gates = thrown.problem?.gates ?? [];
+  const failing = gates.filter((g) => g.status !== 'PASS').map((g) => g.gate);
+  error.textContent =
+    thrown.message + (failing.length ? ` (${failing.join(', ')})` : '');
+}
+
+function ask(question) {
+  const answer = window.prompt(question);
+  return answer && answer.trim() ? answer.trim() : null;
+}
+
+/** The next stage through the controller, after a confirmation. */
+async function advance() {
+  if (!rollout || rollout.next === null) return;
+  let approval;
+  if (rollout.approvalNeeded) {
+    approval = ask(`${rollout.next} needs a named approval. Approved by:`);
+    if (!approval) return;
+  }
+  const reason = ask(`Advance ${rollout.stage} → ${rollout.next}. Reason:`);
+  if (!reason) return;
+  if (!window.confirm(`Enter ${rollout.next} now? Its flags change at once.`)) {
+    return;
+  }
   try {
-    await api(`/v1/flags/${ENFORCE}`, 'PUT', {
-      enabled: false,
-      reason: reason.trim(),
+    const report = await api('/v1/rollout/advance', 'POST', {
+      reason,
+      ...(approval ? { approval } : {}),
     });
+    $('#action-result').textContent = `${report.from} → ${report.to}`;
+  } catch (thrown) {
+    // Refresh first: the gates just evaluated show in the table.
+    await refresh();
+    showError(thrown);
+    return;
+  }
+  await refresh();
+}
+
+/** Rollback through the rollout controller, after a confirmation. */
+async function rollback() {
+  const stage = rollout?.stage ?? 'the current stage';
+  const reason = ask(`Roll back ${stage}. Reason (recorded):`);
+  if (!reason) return;
+  if (!window.confirm(`Roll back ${stage} now? Enforcement goes off.`)) return;
+  try {
+    const report = await api('/v1/rollout/rollback', 'POST', { reason });
+    const failed = report.steps.filter((s) => !s.ok).map((s) => s.step);
+    $('#action-result').textContent =
+      `${report.from} → ROLLED_BACK (${report.environment}): enforcement ` +
+      `off in the store after ${report.flagOffMs} ms; ` +
+      report.steps
+        .map((s) => `${s.step} ${s.ok ? 'ok' : 'FAILED'}`)
+        .join(', ') +
+      (failed.length ? ' — check the deploy hook' : '');
     $('#rollback').dataset.done = 'true';
   } catch (thrown) {
-    $('#error').hidden = false;
-    $('#error').textContent = thrown.message;
+    showError(thrown);
+    return;
+  }
+  await refresh();
+}
+
+async function signOff(event) {
+  event.preventDefault();
+  const name = $('#sign-name').value.trim();
+  if (!name) return;
+  try {
+    await api('/v1/rollout/sign', 'POST', {
+      role: $('#sign-role').value,
+      name,
+    });
+    $('#sign-name').value = '';
+  } catch (thrown) {
+    showError(thrown);
     return;
   }
   await refresh();
@@ -305,20 +476,35 @@ async function refresh() {
     return;
   }
   try {
-    const [audit, usage, operations, accounts, flags, history] =
-      await Promise.all([
-        api('/v1/readiness/audit'),
-        api('/v1/readiness/path-usage'),
-        api('/v1/readiness/operations'),
-        api('/v1/readiness/accounts'),
-        api('/v1/flags'),
-        api('/v1/flags/history?limit=20'),
-      ]);
+    const [
+      audit,
+      usage,
+      operations,
+      accounts,
+      companies,
+      flags,
+      history,
+      status,
+      transitions,
+      report,
+    ] = await Promise.all([
+      api('/v1/readiness/audit'),
+      api('/v1/readiness/path-usage'),
+      api('/v1/readiness/operations'),
+      api('/v1/readiness/accounts'),
+      api('/v1/companies'),
+      api('/v1/flags'),
+      api('/v1/flags/history?limit=20'),
+      api('/v1/rollout'),
+      api('/v1/rollout/transitions'),
+      api('/v1/rollout/report'),
+    ]);
     renderChecklist(audit);
     renderChart(usage);
     renderOperations(operations);
-    renderAccounts(accounts);
+    renderAccounts(accounts, companies);
     renderFlags(flags, history);
+    renderRollout(status, transitions, report);
     error.hidden = true;
     $('#updated').textContent = `updated ${new Date().toLocaleTimeString()}`;
     document.body.dataset.loaded = 'true';
@@ -343,6 +529,8 @@ function start() {
   });
   $('#refresh').addEventListener('click', () => refresh());
   $('#rollback').addEventListener('click', () => rollback());
+  $('#advance').addEventListener('click', () => advance());
+  $('#sign').addEventListener('submit', (event) => signOff(event));
   refresh();
   window.setInterval(refresh, REFRESH_MS);
 }
