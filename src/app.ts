@@ -8,6 +8,7 @@ import { createIntermediaryDirectory } from './einvoice/directory.js';
 import { OutboundService } from './einvoice/outbound.js';
 import { createInvoiceValidator } from './einvoice/rules/validate.js';
 import { EnforcementGate } from './enforcement/gate.js';
+import { RouteCache } from './enforcement/route-cache.js';
 import type { FlagSource } from './flags/env-flags.js';
 import { StoreFlagSource } from './flags/store-flag-source.js';
 import { LedgerNotifier } from './metrics/notifier.js';
@@ -87,6 +88,11 @@ export async function openTenantGate(
         intervalMs: settings.heartbeatMs,
       })
     : null;
+  const routes = await RouteCache.start({
+    db,
+    logger,
+    maxAgeMs: settings.routeCacheMaxAgeMs,
+  });
 
   const gate = new EnforcementGate({
     db,
@@ -95,6 +101,7 @@ export async function openTenantGate(
     logger,
     deploymentEnvironment: settings.deploymentEnvironment,
     accountEnvironment: settings.accountEnvironment,
+    routes,
   });
   const intermediaries = createIntermediaryDirectory({
     softwareId: settings.softwareId,
@@ -122,6 +129,7 @@ export async function openTenantGate(
     close: async () => {
       await heartbeat?.stop();
       await notifier?.stop();
+      await routes.stop();
       if (flags instanceof StoreFlagSource) await flags.stop();
       await db.close();
     },

@@ -30,6 +30,12 @@ const settingsSchema = z.object({
   USER: z.string().optional(),
   TENANTGATE_HTTP_TIMEOUT_MS: z.coerce.number().int().positive().default(15000),
   TENANTGATE_FLAG_POLL_MS: z.coerce.number().int().min(50).default(1000),
+  TENANTGATE_ROUTE_CACHE_MAX_AGE_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(60000)
+    .default(2000),
   TENANTGATE_EVENT_RETENTION_DAYS: z.coerce.number().int().min(31).optional(),
   TENANTGATE_ALERT_WEBHOOK_URL: z.string().url().optional(),
   TENANTGATE_CIS_URL: z.string().url().optional(),
@@ -88,6 +94,12 @@ export interface Settings {
   logLevel: z.infer<typeof settingsSchema>['LOG_LEVEL'];
   /** How often a process re-reads the flag store. Default 1000 ms. */
   flagPollMs: number;
+  /**
+   * The longest the gate serves a resolved route from memory; changes
+   * reach it sooner by notification. Default 2000 ms; 0 resolves every
+   * operation.
+   */
+  routeCacheMaxAgeMs: number;
   /**
    * Days of raw operation events to keep; older ones are deleted once
    * rolled up hourly. At least 31 (the longest gate window is 30
@@ -184,6 +196,7 @@ export function loadSettings(
     httpTimeoutMs: s.TENANTGATE_HTTP_TIMEOUT_MS,
     logLevel: s.LOG_LEVEL,
     flagPollMs: s.TENANTGATE_FLAG_POLL_MS,
+    routeCacheMaxAgeMs: s.TENANTGATE_ROUTE_CACHE_MAX_AGE_MS,
     eventRetentionDays: s.TENANTGATE_EVENT_RETENTION_DAYS,
     alertWebhookUrl: s.TENANTGATE_ALERT_WEBHOOK_URL,
     cis: { url: s.TENANTGATE_CIS_URL, caFile: s.TENANTGATE_CIS_CA_FILE },

@@ -549,9 +549,9 @@ interface Planned {
   cached: boolean;
 }
 
-/** What a resolution depends on besides the company. */
-function resolutionKey(
-  request: OperationRequest,
+/** What a resolution depends on besides the company: its cache key. */
+export function resolutionKey(
+  request: Pick<OperationRequest, 'operation' | 'kind' | 'accountId'>,
   environment: AccountEnvironment,
 ): string {
   const fiscal =
