@@ -16,7 +16,6 @@ import { addFiscalCommands } from './fiscal-commands.js';
 import { addMigrationCommands } from './migration-commands.js';
 import { addRolloutCommands } from './rollout-commands.js';
 import { addUblCommands } from './ubl-commands.js';
-import { addReportingCommands } from './reporting-commands.js';
 import { addWorkerCommands } from './worker-commands.js';
 
 /** The `tenantgate` command tree. Each action returns an exit code. */
@@ -57,7 +56,6 @@ export function buildProgram(exit: (code: number) => void): Command {
   addApiCommands(program, act);
   addRolloutCommands(program, act);
   addUblCommands(program, act);
-  addReportingCommands(program, act);
   addWorkerCommands(program, act);
 
   program
