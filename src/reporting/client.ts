@@ -72,7 +72,7 @@ export interface RecordOutcome {
   message: string | null;
   /** Recorded now or before (S008). */
   ok: boolean;
-  /** S008: it was recorded by an earlier report (a retry's success). */
+  /** S008 (S010 for a rejection): recorded by an earlier report. */
   alreadyRecorded: boolean;
 }
 
@@ -118,8 +118,9 @@ export interface ReportOptions {
  *   they persist: COUNTERPART_UNAVAILABLE (retryable).
  * - S002–S006 refuse the request as a whole: REPORT_REJECTED with
  *   `details.code` and `details.recordNumber`.
- * - A record-level code (S007–S012) settles that record: S008 means it
- *   was recorded before (ok, `alreadyRecorded`), the others refuse it.
+ * - A record-level code (S007–S012) settles that record: S008 (and
+ *   S010 for a rejection) means it was recorded before (ok,
+ *   `alreadyRecorded`), the others refuse it.
  *   The service records nothing of a refused request, so the client
  *   sends the remaining records again in a new request, until every
  *   record has an outcome (at most one request per record).
@@ -488,7 +489,11 @@ function settle(
       },
     );
   }
-  const already = error.code === 'S008';
+  // S008, and S010 for a rejection, say the same thing: what this record
+  // reports is on record already (a retry after a lost reply, or the
+  // other reporter was first). Nothing is reported twice.
+  const already =
+    error.code === 'S008' || (kind === 'ODBIJANJE' && error.code === 'S010');
   return {
     index,
     code: error.code,
