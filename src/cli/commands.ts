@@ -16,7 +16,7 @@ import { addFiscalCommands } from './fiscal-commands.js';
 import { addMigrationCommands } from './migration-commands.js';
 import { addRolloutCommands } from './rollout-commands.js';
 import { addUblCommands } from './ubl-commands.js';
-import { addWorkerCommands } from './worker-commands.js';
+import { addReportingCommands } from './reporting-commands.js';
 
 /** The `tenantgate` command tree. Each action returns an exit code. */
 export function buildProgram(exit: (code: number) => void): Command {
@@ -56,7 +56,7 @@ export function buildProgram(exit: (code: number) => void): Command {
   addApiCommands(program, act);
   addRolloutCommands(program, act);
   addUblCommands(program, act);
-  addWorkerCommands(program, act);
+  addReportingCommands(program, act);
 
   program
     .command('errors')
