@@ -17,6 +17,7 @@ import { addMigrationCommands } from './migration-commands.js';
 import { addRolloutCommands } from './rollout-commands.js';
 import { addUblCommands } from './ubl-commands.js';
 import { addReportingCommands } from './reporting-commands.js';
+import { addWorkerCommands } from './worker-commands.js';
 
 /** The `tenantgate` command tree. Each action returns an exit code. */
 export function buildProgram(exit: (code: number) => void): Command {
@@ -57,6 +58,7 @@ export function buildProgram(exit: (code: number) => void): Command {
   addRolloutCommands(program, act);
   addUblCommands(program, act);
   addReportingCommands(program, act);
+  addWorkerCommands(program, act);
 
   program
     .command('errors')
