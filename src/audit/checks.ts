@@ -44,7 +44,7 @@ const LINKED_ROWS = `
     FROM "FiscalRequest" WHERE "integrationAccountId" IS NOT NULL
   UNION ALL
   SELECT 'ProviderSyncState', id, "companyId", "integrationAccountId"
-    FROM "ProviderSyncState"`;
+    FROM "ProviderSyncState" WHERE "integrationAccountId" IS NOT NULL`;
 
 /**
  * Every check that SQL alone answers, in report order. The secret check
