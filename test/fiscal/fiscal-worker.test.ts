@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import PgBoss from 'pg-boss';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { AccountService } from '../../src/accounts/account-service.js';
 import { CompanyService } from '../../src/companies/company-service.js';
 import { operator, type Database } from '../../src/db/database.js';
@@ -26,14 +26,13 @@ import {
 } from '../../src/sandbox/cis-simulator.js';
 import { parseKeyList } from '../../src/vault/key-ring.js';
 import { Vault } from '../../src/vault/vault.js';
-import { openTestPostgres } from '../support/databases.js';
+import { pgBossDb } from '../../src/fiscal/pg-boss-db.js';
+import { describeEachDatabase } from '../support/databases.js';
 import { withDatabase } from '../support/global-setup.js';
 import { CapturedLogs } from '../support/platform.js';
 import { CERTS_DIR, P12, certFile, receiptOf } from './support.js';
 
 const CA = readFileSync(`${CERTS_DIR}/demo-ca.crt`);
-const url = process.env.TEST_DATABASE_URL;
-const suite = url ? describe : describe.skip;
 
 async function until<T>(
   check: () => Promise<T | undefined>,
@@ -48,187 +47,197 @@ async function until<T>(
   }
 }
 
-suite('fiscal worker on pg-boss [postgres]', () => {
-  const logs = new CapturedLogs();
-  let db: Database;
-  let drop: () => Promise<void>;
-  let boss: PgBoss;
-  let sim: CisSimulator;
-  let client: CisClient;
-  let gate: EnforcementGate;
-  let companyId = '';
-  const logger = createLogger('debug', logs.stream);
+/**
+ * PostgreSQL: pg-boss with its own pool, as deployed. PGlite: pg-boss
+ * through `pgBossDb`, on the same single connection as the service.
+ */
+describeEachDatabase(
+  'fiscal worker on pg-boss',
+  ({ db: database, backend }) => {
+    const logs = new CapturedLogs();
+    let db: Database;
+    let boss: PgBoss;
+    let sim: CisSimulator;
+    let client: CisClient;
+    let gate: EnforcementGate;
+    let companyId = '';
+    const logger = createLogger('debug', logs.stream);
 
-  function serviceWith(cis: CisSender) {
-    return new FiscalService({
-      db,
-      gate,
-      logger,
-      cis: () => cis,
-      accountEnvironment: 'TEST',
-      backoffMs: 5,
-    });
-  }
-
-  async function rowsOf(ids: string[]) {
-    return db.transaction(operator, (tx) =>
-      tx.query<FiscalRequestRow>(
-        `SELECT * FROM "FiscalRequest" WHERE id = ANY($1::text[])`,
-        [ids],
-      ),
-    );
-  }
-
-  beforeAll(async () => {
-    const opened = await openTestPostgres();
-    db = opened.db;
-    drop = opened.drop;
-    const [name] = await db.transaction(operator, (tx) =>
-      tx.query<{ db: string }>('SELECT current_database() AS db'),
-    );
-    boss = new PgBoss({
-      connectionString: withDatabase(url as string, name?.db ?? ''),
-      max: 4,
-    });
-    await boss.start();
-    await createFiscalQueue(boss, { retryLimit: 1, retryDelay: 1 });
-    sim = await startCisSimulator();
-    client = new CisClient({ url: sim.url, ca: CA });
-    const vault = new Vault(
-      parseKeyList(`v1:${randomBytes(32).toString('base64')}`),
-    );
-    gate = new EnforcementGate({
-      db,
-      vault,
-      flags: new StaticFlagSource(),
-      logger,
-      deploymentEnvironment: 'staging',
-      accountEnvironment: 'TEST',
-    });
-    const company = await new CompanyService({ db, vault, logger }).create({
-      name: 'Alpha',
-      oib: P12.a.oib,
-      fiscalizationEnabled: true,
-    });
-    companyId = company.id;
-    await new AccountService({
-      db,
-      vault,
-      logger,
-    }).createCertificateAccount({
-      companyId,
-      environment: 'TEST',
-      p12: certFile(P12.a.file),
-      password: P12.a.password,
-    });
-  }, 60_000);
-
-  afterAll(async () => {
-    await boss?.stop({ graceful: false, wait: true });
-    client?.close();
-    await sim?.close();
-    await drop?.();
-  });
-
-  it('moves queued receipts to SUCCESS with a JIR each', async () => {
-    const deps = { db, boss, fiscal: serviceWith(client), logger };
-    const stop = await startFiscalWorker(deps, {
-      concurrency: 2,
-      pollingIntervalSeconds: 0.5,
-    });
-    try {
-      const ids: string[] = [];
-      for (const n of ['201', '202', '203']) {
-        ids.push(
-          await enqueueReceipt(deps, companyId, receiptOf({ number: n })),
-        );
-      }
-      const queued = await rowsOf(ids);
-      expect(queued).toHaveLength(3);
-
-      const done = await until(async () => {
-        const rows = await rowsOf(ids);
-        return rows.every((r) => r.status === 'SUCCESS') ? rows : undefined;
+    function serviceWith(cis: CisSender) {
+      return new FiscalService({
+        db,
+        gate,
+        logger,
+        cis: () => cis,
+        accountEnvironment: 'TEST',
+        backoffMs: 5,
       });
-      expect(new Set(done.map((r) => r.jir)).size).toBe(3);
-      expect(done.every((r) => r.zki?.length === 32)).toBe(true);
-    } finally {
-      await stop();
     }
-  }, 60_000);
 
-  it('a job out of retries leaves its row DEAD with a deadline', async () => {
-    const deps = { db, boss, fiscal: serviceWith(client), logger };
-    // Two runs (the first and one retry), three sends each.
-    for (let i = 0; i < 6; i++) sim.inject({ kind: 'http-503' });
-    const stop = await startFiscalWorker(deps, { concurrency: 1 });
-    try {
+    async function rowsOf(ids: string[]) {
+      return db.transaction(operator, (tx) =>
+        tx.query<FiscalRequestRow>(
+          `SELECT * FROM "FiscalRequest" WHERE id = ANY($1::text[])`,
+          [ids],
+        ),
+      );
+    }
+
+    beforeAll(async () => {
+      db = database();
+      if (backend === 'postgres') {
+        const [name] = await db.transaction(operator, (tx) =>
+          tx.query<{ db: string }>('SELECT current_database() AS db'),
+        );
+        boss = new PgBoss({
+          connectionString: withDatabase(
+            process.env.TEST_DATABASE_URL as string,
+            name?.db ?? '',
+          ),
+          max: 4,
+        });
+      } else {
+        boss = new PgBoss({ db: pgBossDb(db) });
+      }
+      await boss.start();
+      await createFiscalQueue(boss, { retryLimit: 1, retryDelay: 1 });
+      sim = await startCisSimulator();
+      client = new CisClient({ url: sim.url, ca: CA });
+      const vault = new Vault(
+        parseKeyList(`v1:${randomBytes(32).toString('base64')}`),
+      );
+      gate = new EnforcementGate({
+        db,
+        vault,
+        flags: new StaticFlagSource(),
+        logger,
+        deploymentEnvironment: 'staging',
+        accountEnvironment: 'TEST',
+      });
+      const company = await new CompanyService({ db, vault, logger }).create({
+        name: 'Alpha',
+        oib: P12.a.oib,
+        fiscalizationEnabled: true,
+      });
+      companyId = company.id;
+      await new AccountService({
+        db,
+        vault,
+        logger,
+      }).createCertificateAccount({
+        companyId,
+        environment: 'TEST',
+        p12: certFile(P12.a.file),
+        password: P12.a.password,
+      });
+    }, 60_000);
+
+    afterAll(async () => {
+      await boss?.stop({ graceful: false, wait: true });
+      client?.close();
+      await sim?.close();
+    });
+
+    it('moves queued receipts to SUCCESS with a JIR each', async () => {
+      const deps = { db, boss, fiscal: serviceWith(client), logger };
+      const stop = await startFiscalWorker(deps, {
+        concurrency: 2,
+        pollingIntervalSeconds: 0.5,
+      });
+      try {
+        const ids: string[] = [];
+        for (const n of ['201', '202', '203']) {
+          ids.push(
+            await enqueueReceipt(deps, companyId, receiptOf({ number: n })),
+          );
+        }
+        const queued = await rowsOf(ids);
+        expect(queued).toHaveLength(3);
+
+        const done = await until(async () => {
+          const rows = await rowsOf(ids);
+          return rows.every((r) => r.status === 'SUCCESS') ? rows : undefined;
+        });
+        expect(new Set(done.map((r) => r.jir)).size).toBe(3);
+        expect(done.every((r) => r.zki?.length === 32)).toBe(true);
+      } finally {
+        await stop();
+      }
+    }, 60_000);
+
+    it('a job out of retries leaves its row DEAD with a deadline', async () => {
+      const deps = { db, boss, fiscal: serviceWith(client), logger };
+      // Two runs (the first and one retry), three sends each.
+      for (let i = 0; i < 6; i++) sim.inject({ kind: 'http-503' });
+      const stop = await startFiscalWorker(deps, { concurrency: 1 });
+      try {
+        const id = await enqueueReceipt(
+          deps,
+          companyId,
+          receiptOf({ number: '401' }),
+        );
+        const dead = await until(async () => {
+          const [row] = await rowsOf([id]);
+          return row?.status === 'DEAD' ? row : undefined;
+        });
+        expect(dead.jir).toBeNull();
+        expect(dead.attempts).toBe(6);
+        expect(dead.deliverBy).toBeInstanceOf(Date);
+      } finally {
+        await stop();
+      }
+    }, 60_000);
+
+    it('a crashed worker’s request is sent again late, one JIR kept', async () => {
+      const deps = { db, boss, fiscal: serviceWith(client), logger };
       const id = await enqueueReceipt(
         deps,
         companyId,
-        receiptOf({ number: '401' }),
+        receiptOf({ number: '301' }),
       );
-      const dead = await until(async () => {
-        const [row] = await rowsOf([id]);
-        return row?.status === 'DEAD' ? row : undefined;
+      // The first worker gets its request to CIS, then dies before it can
+      // record the reply: its promise never settles.
+      const crashing: CisSender = {
+        fiscalize: async (xml) => {
+          await client.fiscalize(xml);
+          return new Promise(() => undefined);
+        },
+      };
+      const [row] = await rowsOf([id]);
+      const before = sim.received.length;
+      void serviceWith(crashing).fiscalizePrepared(
+        { companyId, origin: 'worker' },
+        receiptFromStore(
+          row?.receipt as NonNullable<FiscalRequestRow['receipt']>,
+        ),
+        id,
+      );
+      const first = await until(async () => {
+        const seen = sim.received[before];
+        return seen?.jir ? seen : undefined;
       });
-      expect(dead.jir).toBeNull();
-      expect(dead.attempts).toBe(6);
-      expect(dead.deliverBy).toBeInstanceOf(Date);
-    } finally {
-      await stop();
-    }
-  }, 60_000);
+      const [processing] = await rowsOf([id]);
+      expect(processing?.status).toBe('PROCESSING');
 
-  it('a crashed worker’s request is sent again late, one JIR kept', async () => {
-    const deps = { db, boss, fiscal: serviceWith(client), logger };
-    const id = await enqueueReceipt(
-      deps,
-      companyId,
-      receiptOf({ number: '301' }),
-    );
-    // The first worker gets its request to CIS, then dies before it can
-    // record the reply: its promise never settles.
-    const crashing: CisSender = {
-      fiscalize: async (xml) => {
-        await client.fiscalize(xml);
-        return new Promise(() => undefined);
-      },
-    };
-    const [row] = await rowsOf([id]);
-    const before = sim.received.length;
-    void serviceWith(crashing).fiscalizePrepared(
-      { companyId, origin: 'worker' },
-      receiptFromStore(
-        row?.receipt as NonNullable<FiscalRequestRow['receipt']>,
-      ),
-      id,
-    );
-    const first = await until(async () => {
-      const seen = sim.received[before];
-      return seen?.jir ? seen : undefined;
-    });
-    const [processing] = await rowsOf([id]);
-    expect(processing?.status).toBe('PROCESSING');
+      const result = await serviceWith(client).fiscalizePrepared(
+        { companyId, origin: 'worker' },
+        receiptFromStore(
+          processing?.receipt as NonNullable<FiscalRequestRow['receipt']>,
+        ),
+        id,
+      );
 
-    const result = await serviceWith(client).fiscalizePrepared(
-      { companyId, origin: 'worker' },
-      receiptFromStore(
-        processing?.receipt as NonNullable<FiscalRequestRow['receipt']>,
-      ),
-      id,
-    );
-
-    const sends = sim.received.filter((r) => r.zki === first.zki);
-    expect(sends.map((s) => s.lateDelivery)).toEqual([false, true]);
-    expect(result.lateDelivery).toBe(true);
-    const rows = await db.transaction(operator, (tx) =>
-      tx.query<FiscalRequestRow>(
-        'SELECT * FROM "FiscalRequest" WHERE zki = $1',
-        [first.zki],
-      ),
-    );
-    expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ status: 'SUCCESS', jir: sends[1]?.jir });
-  }, 60_000);
-});
+      const sends = sim.received.filter((r) => r.zki === first.zki);
+      expect(sends.map((s) => s.lateDelivery)).toEqual([false, true]);
+      expect(result.lateDelivery).toBe(true);
+      const rows = await db.transaction(operator, (tx) =>
+        tx.query<FiscalRequestRow>(
+          'SELECT * FROM "FiscalRequest" WHERE zki = $1',
+          [first.zki],
+        ),
+      );
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatchObject({ status: 'SUCCESS', jir: sends[1]?.jir });
+    }, 60_000);
+  },
+);
