@@ -9,14 +9,21 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import type { Settings } from '../config/settings.js';
-import { operator } from '../db/database.js';
 import { TenantGateError } from '../errors/tenantgate-error.js';
 import { ApiKeyService } from './api-keys.js';
 import { authHook } from './auth.js';
 import { apiContext, type ApiApp, type ApiContext } from './context.js';
+import { healthRoutes, type ReadinessCheck } from './health.js';
 import { classify, PROBLEM_CONTENT_TYPE, toProblem } from './problem.js';
 import { API_ROUTES } from './routes/index.js';
 import { problemSchema } from './schemas.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** From now on /readyz answers 503 (the process is shutting down). */
+    drain(): void;
+  }
+}
 
 /** Options of the HTTP API server. */
 export interface ApiServerOptions {
@@ -26,6 +33,11 @@ export interface ApiServerOptions {
   rateLimitMax?: number;
   /** The rate limit window, in ms. Default 60 000. */
   rateLimitWindowMs?: number;
+  /**
+   * Readiness checks besides the database (a queue, a counterpart),
+   * by name. Default none.
+   */
+  readiness?: Record<string, ReadinessCheck>;
   /** Extra route modules (features built later). Default none. */
   routes?: readonly ((server: FastifyInstance, ctx: ApiContext) => void)[];
 }
@@ -81,8 +93,12 @@ export async function createApiServer(
     });
   });
   // On close, requests in flight finish; their keep-alive connections
-  // then close instead of holding shutdown until the idle timeout.
+  // then close instead of holding shutdown until the idle timeout, and
+  // /readyz says draining.
   let closing = false;
+  server.decorate('drain', () => {
+    closing = true;
+  });
   server.addHook('preClose', async () => {
     closing = true;
   });
@@ -104,7 +120,13 @@ export async function createApiServer(
       ),
   });
 
-  healthRoutes(server, app);
+  healthRoutes(server, {
+    db: app.db,
+    logger: app.logger,
+    checks: options.readiness,
+    draining: () => closing,
+  });
+  documentRoutes(server);
   for (const routes of [...API_ROUTES, ...(options.routes ?? [])]) {
     await server.register(async (scope) => routes(scope, ctx));
   }
@@ -135,8 +157,12 @@ export interface RunningApi {
   server: FastifyInstance;
   /** `http://127.0.0.1:3000`. */
   url: string;
-  /** Stops accepting connections and waits for requests in flight. */
-  close(): Promise<void>;
+  /**
+   * Drains, then stops accepting connections and waits for requests in
+   * flight. `drainMs` (default 0): how long /readyz answers 503 before
+   * the listener closes, for a load balancer to notice.
+   */
+  close(options?: { drainMs?: number }): Promise<void>;
 }
 
 /**
@@ -157,7 +183,16 @@ export async function startApi(
   const host = options.host ?? '127.0.0.1';
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   app.logger.info({ event: 'api.listening', url });
-  return { server, url, close: () => server.close() };
+  return {
+    server,
+    url,
+    close: async ({ drainMs = 0 } = {}) => {
+      server.drain();
+      app.logger.info({ event: 'api.draining', drainMs });
+      if (drainMs > 0) await new Promise((r) => setTimeout(r, drainMs));
+      await server.close();
+    },
+  };
 }
 
 /** The one place an error becomes a response. */
@@ -189,53 +224,10 @@ async function sendProblem(
     .send(JSON.stringify(problem));
 }
 
-function healthRoutes(server: FastifyInstance, app: ApiApp): void {
-  const publicRoute = {
-    config: { public: true, rateLimit: false },
-  } as const;
-  server.get(
-    '/healthz',
-    {
-      ...publicRoute,
-      schema: {
-        tags: ['health'],
-        summary: 'Liveness: the process answers',
-        security: [],
-      },
-    },
-    async () => ({ status: 'ok' }),
-  );
-  server.get(
-    '/readyz',
-    {
-      ...publicRoute,
-      schema: {
-        tags: ['health'],
-        summary: 'Readiness: the database answers',
-        security: [],
-      },
-    },
-    async (request, reply) => {
-      try {
-        await app.db.transaction(operator, (tx) => tx.query('SELECT 1'));
-      } catch (cause) {
-        const error = new TenantGateError(
-          'INTERNAL',
-          'The database is not reachable',
-          {},
-          { cause },
-        );
-        return sendProblem(error, request, reply, 503);
-      }
-      return { status: 'ready' };
-    },
-  );
+function documentRoutes(server: FastifyInstance): void {
   server.get(
     '/openapi.json',
-    {
-      ...publicRoute,
-      schema: { hide: true },
-    },
+    { config: { public: true, rateLimit: false }, schema: { hide: true } },
     async () => server.swagger(),
   );
 }

@@ -29,6 +29,7 @@ describeEachDatabase('HTTP API', ({ db }) => {
       });
       expect((await h().call('GET', '/readyz')).body).toEqual({
         status: 'ready',
+        checks: { database: 'ok' },
       });
     });
 

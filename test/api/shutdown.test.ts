@@ -30,7 +30,7 @@ describeEachDatabase('HTTP API shutdown', ({ db }) => {
   }
 
   describe('graceful close', () => {
-    it('finishes a send in flight, then refuses new connections', async () => {
+    it('drains (/readyz 503), finishes a send in flight, then refuses new connections', async () => {
       const p = platform();
       setFlags(p, MIGRATING);
       const tenant = await companyWithAccount(p);
@@ -47,7 +47,11 @@ describeEachDatabase('HTTP API shutdown', ({ db }) => {
         body: { ublXml: invoiceFor(tenant) },
       });
       await claimed(tenant.company.id);
-      await api.close();
+      const closing = api.close({ drainMs: 300 });
+      const draining = await call(api.url, 'GET', '/readyz');
+      expect(draining.status).toBe(503);
+      expect(draining.body.checks.process).toBe('draining');
+      await closing;
 
       const answer = await inFlight;
       expect(answer.status).toBe(201);
