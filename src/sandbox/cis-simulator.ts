@@ -2,6 +2,7 @@ import {
   X509Certificate,
   createHash,
   createPrivateKey,
+  createPublicKey,
   randomUUID,
   sign,
   timingSafeEqual,
@@ -14,6 +15,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { DOMParser, XMLSerializer, type Element } from '@xmldom/xmldom';
+import { Decimal } from 'decimal.js';
 import { ExclusiveCanonicalization } from 'xml-crypto';
 import { validateCisSchema } from './cis-schema.js';
 
@@ -78,7 +80,48 @@ export interface CisSimulatorOptions {
    * compilation.
    */
   schema?: boolean;
+  /**
+   * Strict mode: after the checks every request gets (s001–s005), the
+   * business rules CIS's test-only check (`ProvjeraZahtjev`) reports
+   * are enforced on RacunZahtjev too, each refusing with its own code
+   * (see `STRICT_RULES`). Default off (lenient).
+   */
+  strict?: boolean | StrictOptions;
 }
+
+/** Limits of the strict mode. */
+export interface StrictOptions {
+  /** Allowed |DatumVrijeme − the service's clock|, seconds. Default 300. */
+  maxClockSkewSeconds?: number;
+  /** Allowed |Iznos − Osnovica × Stopa| per tax line. Default 0.05. */
+  taxTolerance?: string;
+  /** Allowed |IznosUkupno − its parts|. Default 0.05. */
+  totalTolerance?: string;
+  /** Largest cash (G) receipt. Default 10000.00 (the cash limit). */
+  cashMaximum?: string;
+  /**
+   * Issuers' private keys (PEM) the simulator may use like an inspector
+   * to recompute each ZKI; without the sender's key only the ZKI's form
+   * is checked (CIS itself cannot recompute it).
+   */
+  issuerKeys?: (string | Buffer)[];
+}
+
+/**
+ * The strict rules and the codes they answer. CIS's test check reports
+ * its findings as v-codes whose numbers are not in our sources: these
+ * codes are the simulator's own, stable for tests.
+ */
+export const STRICT_RULES = {
+  v101: 'DatumVrijeme differs from the service clock beyond the skew',
+  v102: 'DatVrijeme (issue) is later than DatumVrijeme (send)',
+  v103: 'sent later than the skew after issue without NakDost',
+  v104: 'a tax amount is not Osnovica × Stopa within the tolerance',
+  v105: 'IznosUkupno is not the sum of its parts within the tolerance',
+  v106: 'a cash receipt above the maximum',
+  v107: 'ZastKod is not the ZKI of the receipt',
+  v108: 'an OIB fails its ISO 7064 check digit',
+} as const;
 
 export interface CisSimulator {
   /** `https://localhost:<port>/FiskalizacijaServiceTest`. */
@@ -142,6 +185,7 @@ export async function startCisSimulator(
     faults: [] as CisFault[],
     received: [] as CisReceived[],
     schema: options.schema ?? true,
+    strict: strictOf(options.strict),
   };
 
   const server: Server = createServer({ key, cert }, (req, res) => {
@@ -170,6 +214,7 @@ type State = {
   signing: { key: KeyObject; certBase64: string };
   /** Parsed client certificates by their base64 (parsing is not free). */
   certificates: Map<string, X509Certificate>;
+  strict: Strict | null;
   faults: CisFault[];
   received: CisReceived[];
   schema: boolean;
@@ -213,6 +258,7 @@ async function handle(
   }
   try {
     await checkRacun(state, root, xml);
+    if (state.strict) checkStrict(state.strict, root, state.now());
   } catch (error) {
     const e =
       error instanceof CisError
@@ -366,6 +412,167 @@ function certificateOf(state: State, base64: string): X509Certificate {
   return cert;
 }
 
+type Strict = Required<Omit<StrictOptions, 'issuerKeys'>> & {
+  issuerKeys: KeyObject[];
+};
+
+function strictOf(option: CisSimulatorOptions['strict']): Strict | null {
+  if (!option) return null;
+  const o = option === true ? {} : option;
+  return {
+    maxClockSkewSeconds: o.maxClockSkewSeconds ?? 300,
+    taxTolerance: o.taxTolerance ?? '0.05',
+    totalTolerance: o.totalTolerance ?? '0.05',
+    cashMaximum: o.cashMaximum ?? '10000.00',
+    issuerKeys: (o.issuerKeys ?? []).map((k) => createPrivateKey(k)),
+  };
+}
+
+/** The strict business rules, first failure refused (`STRICT_RULES`). */
+function checkStrict(strict: Strict, root: Element, now: Date): void {
+  const fail = (code: keyof typeof STRICT_RULES): never => {
+    throw new CisError(code, STRICT_RULES[code]);
+  };
+  const racun = child(root, TNS, 'Racun');
+  const header = child(root, TNS, 'Zaglavlje');
+  if (!racun || !header) return fail('v105');
+  const text = (node: Element, name: string) =>
+    child(node, TNS, name)?.textContent?.trim() ?? '';
+
+  const sent = wallClockMs(text(header, 'DatumVrijeme'));
+  const issued = wallClockMs(text(racun, 'DatVrijeme'));
+  const skew = strict.maxClockSkewSeconds * 1000;
+  if (Math.abs(sent - wallClockMs(zagrebWallClock(now))) > skew) {
+    fail('v101');
+  }
+  if (issued > sent) fail('v102');
+  if (text(racun, 'NakDost') !== 'true' && sent - issued > skew) fail('v103');
+
+  const lines = ['Pdv', 'Pnp', 'OstaliPor'].flatMap((group) => {
+    const node = child(racun, TNS, group);
+    return node ? childElements(node) : [];
+  });
+  let parts = new Decimal(0);
+  for (const line of lines) {
+    const base = new Decimal(text(line, 'Osnovica'));
+    const amount = new Decimal(text(line, 'Iznos'));
+    const expected = base.times(text(line, 'Stopa')).dividedBy(100);
+    if (expected.minus(amount).abs().greaterThan(strict.taxTolerance)) {
+      fail('v104');
+    }
+    parts = parts.plus(amount);
+  }
+  // Bases count once (the VAT lines'); the other taxes share them.
+  const vat = child(racun, TNS, 'Pdv');
+  for (const line of vat ? childElements(vat) : []) {
+    parts = parts.plus(text(line, 'Osnovica'));
+  }
+  for (const name of ['IznosOslobPdv', 'IznosMarza', 'IznosNePodlOpor']) {
+    const value = text(racun, name);
+    if (value) parts = parts.plus(value);
+  }
+  const fees = child(racun, TNS, 'Naknade');
+  for (const fee of fees ? childElements(fees) : []) {
+    parts = parts.plus(text(fee, 'IznosN'));
+  }
+  const total = new Decimal(text(racun, 'IznosUkupno'));
+  if (total.minus(parts).abs().greaterThan(strict.totalTolerance)) {
+    fail('v105');
+  }
+  if (
+    text(racun, 'NacinPlac') === 'G' &&
+    total.greaterThan(strict.cashMaximum)
+  ) {
+    fail('v106');
+  }
+
+  const zki = text(racun, 'ZastKod');
+  if (!/^[0-9a-f]{32}$/.test(zki) || !zkiMatches(strict, root, racun, zki)) {
+    fail('v107');
+  }
+  for (const name of ['Oib', 'OibOper', 'OibPrimateljaRacuna']) {
+    const oib = text(racun, name);
+    if (oib && !validOib(oib)) fail('v108');
+  }
+}
+
+/**
+ * Recomputes the ZKI with the sender's key when the simulator holds it
+ * (either hash: the ZKI follows the issue date's policy, the XML
+ * signature the send date's). Without the key the form must do.
+ */
+function zkiMatches(
+  strict: Strict,
+  root: Element,
+  racun: Element,
+  zki: string,
+): boolean {
+  const signature = child(root, DSIG, 'Signature');
+  const certText = signature ? firstText(signature, 'X509Certificate') : null;
+  if (!certText) return true;
+  const publicKey = new X509Certificate(
+    Buffer.from(certText, 'base64'),
+  ).publicKey.export({ format: 'der', type: 'spki' });
+  const key = strict.issuerKeys.find((k) =>
+    createPublicKeyDer(k).equals(publicKey),
+  );
+  if (!key) return true;
+  const text = (name: string) => firstText(racun, name) ?? '';
+  const signedString =
+    text('Oib') +
+    text('DatVrijeme').replace('T', ' ') +
+    text('BrOznRac') +
+    text('OznPosPr') +
+    text('OznNapUr') +
+    text('IznosUkupno');
+  return (['sha1', 'sha256'] as const).some(
+    (hash) =>
+      createHash('md5')
+        .update(sign(hash, Buffer.from(signedString), key))
+        .digest('hex') === zki,
+  );
+}
+
+function createPublicKeyDer(key: KeyObject): Buffer {
+  return createPublicKey(key).export({ format: 'der', type: 'spki' });
+}
+
+/** ISO 7064 MOD 11,10 over the 11 digits of an OIB. */
+function validOib(oib: string): boolean {
+  if (!/^\d{11}$/.test(oib)) return false;
+  let rest = 10;
+  for (let i = 0; i < 10; i++) {
+    rest = (rest + Number(oib[i])) % 10;
+    if (rest === 0) rest = 10;
+    rest = (rest * 2) % 11;
+  }
+  const check = (11 - rest) % 10;
+  return check === Number(oib[10]);
+}
+
+/** `dd.MM.yyyyTHH:mm:ss` as milliseconds of a naive (zone-less) clock. */
+function wallClockMs(value: string): number {
+  const m = /^(\d\d)\.(\d\d)\.(\d{4})T(\d\d):(\d\d):(\d\d)$/.exec(value);
+  if (!m) return Number.NaN;
+  const [, d, mo, y, h, mi, se] = m.map(Number);
+  return Date.UTC(
+    y as number,
+    (mo as number) - 1,
+    d as number,
+    h as number,
+    mi as number,
+    se as number,
+  );
+}
+
+/** An instant on the Zagreb wall clock, `dd.MM.yyyyTHH:mm:ss`. */
+function zagrebWallClock(at: Date): string {
+  return ZAGREB_CLOCK.format(at).replace(
+    /^(\d\d)\/(\d\d)\/(\d{4}), /,
+    '$1.$2.$3T',
+  );
+}
+
 function checkChain(state: State, cert: X509Certificate, now: Date) {
   const issued = cert.checkIssued(state.ca) && cert.verify(state.ca.publicKey);
   const from = Date.parse(cert.validFrom);
@@ -422,10 +629,7 @@ function errorReply(messageId: string, code: string, message?: string) {
 }
 
 function header(messageId: string): string {
-  const time = ZAGREB_CLOCK.format(new Date()).replace(
-    /^(\d\d)\/(\d\d)\/(\d{4}), /,
-    '$1.$2.$3T',
-  );
+  const time = zagrebWallClock(new Date());
   return (
     '<tns:Zaglavlje>' +
     `<tns:IdPoruke>${escape(messageId.slice(0, 36))}</tns:IdPoruke>` +

@@ -7,8 +7,11 @@ import {
 } from '../../src/errors/tenantgate-error.js';
 import { CisClient } from '../../src/fiscal/cis-client.js';
 import { racunZahtjevXml } from '../../src/fiscal/racun.js';
-import { prepareReceipt } from '../../src/fiscal/receipt.js';
-import { signedRacunZahtjev } from '../../src/fiscal/signed-request.js';
+import { prepareReceipt, type ReceiptInput } from '../../src/fiscal/receipt.js';
+import {
+  signedRacunZahtjev,
+  type SignOptions,
+} from '../../src/fiscal/signed-request.js';
 import { signCisXml } from '../../src/fiscal/xml-signature.js';
 import {
   startCisSimulator,
@@ -234,5 +237,121 @@ describe('CIS simulator date policy', () => {
       client.close();
       await sim.close();
     }
+  });
+});
+
+describe('CIS simulator strict mode (the test check’s business rules)', () => {
+  let strict: CisSimulator;
+  let lenient: CisSimulator;
+  let strictClient: CisClient;
+  let lenientClient: CisClient;
+
+  beforeAll(async () => {
+    strict = await startCisSimulator({
+      schema: false,
+      strict: { issuerKeys: [readFileSync(`${CERTS_DIR}/tenant-a.key`)] },
+    });
+    lenient = await startCisSimulator({ schema: false });
+    strictClient = new CisClient({ url: strict.url, ca: CA });
+    lenientClient = new CisClient({ url: lenient.url, ca: CA });
+  });
+  afterAll(async () => {
+    strictClient.close();
+    lenientClient.close();
+    await strict.close();
+    await lenient.close();
+  });
+
+  /** A receipt issued a few seconds ago, signed now. */
+  function fresh(
+    overrides: Partial<ReceiptInput> = {},
+    options: Partial<SignOptions> = {},
+  ) {
+    const receipt = prepareReceipt(
+      receiptOf({ issuedAt: new Date(Date.now() - 5_000), ...overrides }),
+    );
+    return signedRacunZahtjev(receipt, signerA, {
+      hash: 'sha256',
+      ...options,
+    }).xml;
+  }
+
+  async function strictCode(xml: string): Promise<unknown> {
+    const error = await failure(strictClient.fiscalize(xml));
+    expect(error.code).toBe('COUNTERPART_REJECTED');
+    return error.details.cisCode;
+  }
+
+  it('accepts a consistent receipt sent at once', async () => {
+    await expect(strictClient.fiscalize(fresh())).resolves.toMatchObject({
+      jir: expect.stringMatching(/^[0-9a-f-]{36}$/),
+    });
+  });
+
+  it('v101: a send time far from the service clock', async () => {
+    const xml = fresh(
+      { issuedAt: new Date(Date.now() - 3_600_000) },
+      { sentAt: new Date(Date.now() - 3_600_000), lateDelivery: true },
+    );
+    expect(await strictCode(xml)).toBe('v101');
+    await expect(lenientClient.fiscalize(xml)).resolves.toBeDefined();
+  });
+
+  it('v102: issued after it was sent', async () => {
+    const xml = fresh({ issuedAt: new Date(Date.now() + 120_000) });
+    expect(await strictCode(xml)).toBe('v102');
+  });
+
+  it('v103: sent an hour after issue without NakDost; with it, accepted', async () => {
+    const issuedAt = new Date(Date.now() - 3_600_000);
+    expect(await strictCode(fresh({ issuedAt }))).toBe('v103');
+    await expect(
+      strictClient.fiscalize(fresh({ issuedAt }, { lateDelivery: true })),
+    ).resolves.toBeDefined();
+  });
+
+  it('v104: a VAT amount that is not base × rate', async () => {
+    const xml = fresh({
+      vat: [{ rate: '25.00', base: '987.60', amount: '200.00' }],
+      total: '1187.60',
+    });
+    expect(await strictCode(xml)).toBe('v104');
+    await expect(lenientClient.fiscalize(xml)).resolves.toBeDefined();
+  });
+
+  it('v105: a total that is not the sum of its parts', async () => {
+    expect(await strictCode(fresh({ total: '1234.60' }))).toBe('v105');
+  });
+
+  it('v106: cash above the maximum', async () => {
+    const xml = fresh({
+      paymentMethod: 'G',
+      vat: [{ rate: '25.00', base: '9600.00', amount: '2400.00' }],
+      total: '12000.00',
+    });
+    expect(await strictCode(xml)).toBe('v106');
+  });
+
+  it('v107: a ZKI that the issuer’s key does not reproduce', async () => {
+    const xml = fresh({}, { zki: 'e4d909c290d0fb1ca068ffaddf22cbd0' });
+    expect(await strictCode(xml)).toBe('v107');
+    // Without the issuer's key the simulator, like CIS, cannot tell.
+    const blind = await startCisSimulator({ schema: false, strict: true });
+    const client = new CisClient({ url: blind.url, ca: CA });
+    try {
+      await expect(client.fiscalize(xml)).resolves.toBeDefined();
+    } finally {
+      client.close();
+      await blind.close();
+    }
+  });
+
+  it('v108: an operator OIB with a wrong check digit', async () => {
+    const receipt = {
+      ...prepareReceipt(receiptOf({ issuedAt: new Date(Date.now() - 5_000) })),
+      operatorOib: '24715430420',
+    };
+    const xml = signedRacunZahtjev(receipt, signerA, { hash: 'sha256' }).xml;
+    expect(await strictCode(xml)).toBe('v108');
   });
 });
