@@ -5,7 +5,13 @@ import type { Settings } from './config/settings.js';
 import type { Database } from './db/database.js';
 import { openDatabase } from './db/open.js';
 import { createIntermediaryDirectory } from './einvoice/directory.js';
-import { OutboundService } from './einvoice/outbound.js';
+import { InboundService } from './einvoice/inbound-service.js';
+import {
+  OutboundService,
+  type IntermediaryDirectory,
+} from './einvoice/outbound.js';
+import { SendReconciler } from './einvoice/reconcile.js';
+import { StatusTracker } from './einvoice/status-tracking.js';
 import { createInvoiceValidator } from './einvoice/rules/validate.js';
 import { EnforcementGate } from './enforcement/gate.js';
 import { RouteCache } from './enforcement/route-cache.js';
@@ -29,6 +35,14 @@ export interface TenantGate {
   accounts: AccountService;
   gate: EnforcementGate;
   outbound: OutboundService;
+  /** Intermediary clients per kind and endpoint (no secrets). */
+  intermediaries: IntermediaryDirectory;
+  /** Inbox polling (EINVOICE_RECEIVE). */
+  inbound: InboundService;
+  /** SEND_UNKNOWN resolved from the intermediaries' outgoing listings. */
+  reconciler: SendReconciler;
+  /** SENT → DELIVERED / ACCEPTED / REJECTED from the status APIs. */
+  statusTracker: StatusTracker;
   /** Set when the embedded demo generated a local master key. */
   localKeyFile: { path: string; created: boolean } | null;
   close(): Promise<void>;
@@ -110,6 +124,12 @@ export async function openTenantGate(
     endpoints: options.endpoints,
   });
 
+  const outbound = new OutboundService({
+    db,
+    gate,
+    intermediaries,
+    validator: createInvoiceValidator(),
+  });
   return {
     settings,
     db,
@@ -119,12 +139,11 @@ export async function openTenantGate(
     companies: new CompanyService({ db, vault, logger }),
     accounts: new AccountService({ db, vault, logger }),
     gate,
-    outbound: new OutboundService({
-      db,
-      gate,
-      intermediaries,
-      validator: createInvoiceValidator(),
-    }),
+    outbound,
+    intermediaries,
+    inbound: new InboundService({ db, gate, intermediaries, logger }),
+    reconciler: new SendReconciler({ db, gate, intermediaries, outbound }),
+    statusTracker: new StatusTracker({ db, gate, intermediaries, logger }),
     localKeyFile,
     close: async () => {
       await heartbeat?.stop();
