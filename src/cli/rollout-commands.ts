@@ -4,7 +4,12 @@ import type { Command } from 'commander';
 import type { TenantGate } from '../app.js';
 import { loadSettings } from '../config/settings.js';
 import { invalidInput } from '../errors/tenantgate-error.js';
-import { controllerOf, readinessOf } from '../rollout/platform.js';
+import {
+  controllerOf,
+  openEnvironmentDatabases,
+  readinessOf,
+  type EnvironmentDatabases,
+} from '../rollout/platform.js';
 import { formatReadiness } from '../rollout/checklist.js';
 import { hookFromSettings } from '../rollout/deploy-hooks.js';
 import { buildEvidence, evidenceMarkdown } from '../rollout/evidence.js';
@@ -33,6 +38,50 @@ function printGates(gates: GateResult[]): void {
   );
 }
 
+/** Set by --staging-database-url / --production-database-url. */
+const cliUrls: { staging?: string; production?: string } = {};
+
+/**
+ * The environment database options of `readiness` and `rollout`; they
+ * override STAGING_DATABASE_URL and PRODUCTION_DATABASE_URL.
+ */
+function withDatabaseOptions(command: Command): Command {
+  return command
+    .option('--staging-database-url <url>', "staging's own database")
+    .option('--production-database-url <url>', "production's own database")
+    .hook('preAction', (self) => {
+      const o = self.opts<{
+        stagingDatabaseUrl?: string;
+        productionDatabaseUrl?: string;
+      }>();
+      if (o.stagingDatabaseUrl) cliUrls.staging = o.stagingDatabaseUrl;
+      if (o.productionDatabaseUrl) {
+        cliUrls.production = o.productionDatabaseUrl;
+      }
+    });
+}
+
+/**
+ * Opens TenantGate and each environment's database (the flags, then
+ * settings; unset: the platform's own) for one rollout command.
+ */
+function withRollout(
+  run: (app: TenantGate, dbs: EnvironmentDatabases) => Promise<number | void>,
+): Promise<number> {
+  return withApp(async (app) => {
+    const dbs = await openEnvironmentDatabases(app, {
+      staging: cliUrls.staging ?? app.settings.environmentDatabases.staging,
+      production:
+        cliUrls.production ?? app.settings.environmentDatabases.production,
+    });
+    try {
+      return await run(app, dbs);
+    } finally {
+      await dbs.close();
+    }
+  });
+}
+
 const ACTOR = '--actor <name>';
 const ACTOR_HELP = 'who acts (default: $USER)';
 const actorOf = (o: { actor?: string }) =>
@@ -46,8 +95,8 @@ function addStageCommands(rollout: Command, act: Act): void {
     .option('--wait', 'exit 1 unless the next step can be taken')
     .action(
       act(async (o: { json?: boolean; wait?: boolean }) =>
-        withApp(async (app) => {
-          const status = await controllerOf(app).status();
+        withRollout(async (app, dbs) => {
+          const status = await controllerOf(app, dbs).status();
           if (o.json) printJson(status);
           else {
             console.log(
@@ -71,8 +120,8 @@ function addStageCommands(rollout: Command, act: Act): void {
     .option('--json', 'print JSON')
     .action(
       act(async (o) =>
-        withApp(async (app) => {
-          const report = await controllerOf(app).advance({
+        withRollout(async (app, dbs) => {
+          const report = await controllerOf(app, dbs).advance({
             actor: actorOf(o),
             approval: o.approve,
             reason: o.reason,
@@ -98,8 +147,8 @@ function addStageCommands(rollout: Command, act: Act): void {
       .option(ACTOR, ACTOR_HELP)
       .action(
         act(async (o) =>
-          withApp(async (app) => {
-            const c = controllerOf(app);
+          withRollout(async (app, dbs) => {
+            const c = controllerOf(app, dbs);
             const request = { actor: actorOf(o), reason: o.reason };
             const t =
               name === 'pause'
@@ -114,8 +163,7 @@ function addStageCommands(rollout: Command, act: Act): void {
 
 /** `tenantgate readiness` and `tenantgate rollout ...`. */
 export function addRolloutCommands(program: Command, act: Act): void {
-  program
-    .command('readiness')
+  withDatabaseOptions(program.command('readiness'))
     .description(
       "the spec's prerequisites checked: READY, NOT READY or INCONCLUSIVE",
     )
@@ -125,12 +173,19 @@ export function addRolloutCommands(program: Command, act: Act): void {
     .option('--min-fiscalizations <n>', 'minimum fiscalizations (default 100)')
     .action(
       act(async (o: ReadinessFlags) =>
-        withApp(async (app) => {
-          const report = await readinessOf(app, {
-            minOperations: count(o.minOperations, 'min-operations'),
-            minEInvoiceSends: count(o.minSends, 'min-sends'),
-            minFiscalizations: count(o.minFiscalizations, 'min-fiscalizations'),
-          });
+        withRollout(async (app, dbs) => {
+          const report = await readinessOf(
+            app,
+            {
+              minOperations: count(o.minOperations, 'min-operations'),
+              minEInvoiceSends: count(o.minSends, 'min-sends'),
+              minFiscalizations: count(
+                o.minFiscalizations,
+                'min-fiscalizations',
+              ),
+            },
+            dbs,
+          );
           if (o.json) printJson(report);
           else console.log(formatReadiness(report));
           return report.ready ? 0 : 1;
@@ -138,9 +193,11 @@ export function addRolloutCommands(program: Command, act: Act): void {
       ),
     );
 
-  const rollout = program
-    .command('rollout')
-    .description('stages, gates, rollback, evidence and sign-off');
+  const rollout = withDatabaseOptions(
+    program
+      .command('rollout')
+      .description('stages, gates, rollback, evidence and sign-off'),
+  );
   addStageCommands(rollout, act);
   addRollbackCommands(rollout, act);
   addEvidenceCommands(rollout, act);
@@ -160,8 +217,8 @@ export function addRolloutCommands(program: Command, act: Act): void {
     .option('--json', 'print JSON')
     .action(
       act(async (o: { json?: boolean }) =>
-        withApp(async (app) => {
-          const r = await investigate(controllerOf(app));
+        withRollout(async (app, dbs) => {
+          const r = await investigate(controllerOf(app, dbs));
           if (o.json) return printJson(r);
           console.log(`${r.environment} ${r.since} .. ${r.until}`);
           console.log('\n== Failed operations ==');
@@ -183,8 +240,8 @@ function addEvidenceCommands(rollout: Command, act: Act): void {
     .option('--out <file>', 'write to a file instead of standard output')
     .action(
       act(async (o: { json?: boolean; out?: string }) =>
-        withApp(async (app) => {
-          const evidence = await buildEvidence(controllerOf(app));
+        withRollout(async (app, dbs) => {
+          const evidence = await buildEvidence(controllerOf(app, dbs));
           const text = o.json
             ? JSON.stringify(evidence, null, 2) + '\n'
             : evidenceMarkdown(evidence);
@@ -206,10 +263,10 @@ function addEvidenceCommands(rollout: Command, act: Act): void {
     .requiredOption('--name <name>', 'who signs')
     .action(
       act(async (o: { role: string; name: string }) =>
-        withApp(async (app) => {
-          const controller = controllerOf(app);
+        withRollout(async (app, dbs) => {
+          const controller = controllerOf(app, dbs);
           const evidence = await buildEvidence(controller);
-          const s = await recordSignOff(app.db, {
+          const s = await recordSignOff(controller.deps.control, {
             role: o.role,
             name: o.name,
             at: controller.clock(),
@@ -224,8 +281,8 @@ function addEvidenceCommands(rollout: Command, act: Act): void {
     );
 }
 
-function rollbackOf(app: TenantGate): Rollback {
-  return new Rollback(controllerOf(app), hookFromSettings(app.settings));
+function rollbackOf(app: TenantGate, dbs: EnvironmentDatabases): Rollback {
+  return new Rollback(controllerOf(app, dbs), hookFromSettings(app.settings));
 }
 
 function addRollbackCommands(rollout: Command, act: Act): void {
@@ -237,8 +294,8 @@ function addRollbackCommands(rollout: Command, act: Act): void {
     .option('--json', 'print JSON')
     .action(
       act(async (o) =>
-        withApp(async (app) => {
-          const report = await rollbackOf(app).rollback({
+        withRollout(async (app, dbs) => {
+          const report = await rollbackOf(app, dbs).rollback({
             actor: actorOf(o),
             reason: o.reason,
           });
@@ -266,8 +323,8 @@ function addRollbackCommands(rollout: Command, act: Act): void {
     .option('--interval <ms>', 'between ticks (default 1000)', '1000')
     .action(
       act(async (o: { once?: boolean; interval: string }) =>
-        withApp(async (app) => {
-          const rollback = rollbackOf(app);
+        withRollout(async (app, dbs) => {
+          const rollback = rollbackOf(app, dbs);
           const interval = Number(o.interval);
           if (!Number.isInteger(interval) || interval < 100) {
             throw invalidInput(

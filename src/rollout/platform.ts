@@ -1,39 +1,128 @@
 import type { TenantGate } from '../app.js';
 import { auditPlatform } from '../audit/platform-audit.js';
+import type { Database } from '../db/database.js';
+import { openDatabase } from '../db/open.js';
 import {
   evaluateReadiness,
   type ReadinessOptions,
   type ReadinessReport,
+  type ReadinessSources,
 } from './checks.js';
 import { RolloutController } from './controller.js';
 
+/** Where each environment's flags, ledger and rows live. */
+export interface EnvironmentDatabases {
+  staging: Database;
+  production: Database;
+  /** True when both are the platform's own database. */
+  shared: boolean;
+  /** Closes the databases opened for this (never the platform's). */
+  close(): Promise<void>;
+}
+
+/** The URL of each environment's database; unset: the platform's. */
+export interface EnvironmentDatabaseUrls {
+  staging?: string;
+  production?: string;
+}
+
+/** Both environments in the platform's one database. */
+export function sharedDatabases(
+  app: Pick<TenantGate, 'db'>,
+): EnvironmentDatabases {
+  return {
+    staging: app.db,
+    production: app.db,
+    shared: true,
+    close: async () => undefined,
+  };
+}
+
+/**
+ * Opens the database of each environment given a URL (PostgreSQL,
+ * already migrated); an environment without one uses the platform's
+ * database. The same URL twice opens one database.
+ */
+export async function openEnvironmentDatabases(
+  app: Pick<TenantGate, 'db'>,
+  urls: EnvironmentDatabaseUrls,
+): Promise<EnvironmentDatabases> {
+  if (!urls.staging && !urls.production) return sharedDatabases(app);
+  const opened: Database[] = [];
+  const open = async (url: string | undefined) => {
+    if (!url) return app.db;
+    const db = await openDatabase(
+      { databaseUrl: url, dataDir: '' },
+      { migrate: false },
+    );
+    opened.push(db);
+    return db;
+  };
+  try {
+    const staging = await open(urls.staging);
+    const production =
+      urls.production === urls.staging ? staging : await open(urls.production);
+    return {
+      staging,
+      production,
+      shared: staging === production,
+      close: async () => {
+        for (const db of opened) await db.close();
+      },
+    };
+  } catch (error) {
+    for (const db of opened) await db.close();
+    throw error;
+  }
+}
+
+/** The audits of the environments: one when shared, one each otherwise. */
+export async function environmentAudits(
+  app: Pick<TenantGate, 'vault' | 'settings'>,
+  dbs: Pick<EnvironmentDatabases, 'staging' | 'production'>,
+): Promise<ReadinessSources['audits']> {
+  const audit = (db: Database) => auditPlatform({ ...app, db });
+  if (dbs.staging === dbs.production) {
+    return [{ label: 'shared', report: await audit(dbs.production) }];
+  }
+  return [
+    { label: 'staging', report: await audit(dbs.staging) },
+    { label: 'production', report: await audit(dbs.production) },
+  ];
+}
+
 /**
  * The readiness report of the running platform: both environments in
- * its one database. What `npm start` prints (see `printReadiness`).
+ * its one database, or each in its own (`dbs`). What `npm start`
+ * prints (see `printReadiness`).
  */
 export async function readinessOf(
   app: TenantGate,
   options: ReadinessOptions = {},
+  dbs: EnvironmentDatabases = sharedDatabases(app),
 ): Promise<ReadinessReport> {
-  const report = await auditPlatform(app);
   return evaluateReadiness(
     {
-      databases: { staging: app.db, production: app.db },
-      audits: [{ label: 'shared', report }],
+      databases: { staging: dbs.staging, production: dbs.production },
+      audits: await environmentAudits(app, dbs),
     },
     options,
   );
 }
 
-/** The controller over the running platform's one database. */
-export function controllerOf(app: TenantGate): RolloutController {
+/**
+ * The controller over the running platform: both environments in its
+ * one database, or each in its own (`dbs`); the rollout state is kept
+ * in production's.
+ */
+export function controllerOf(
+  app: TenantGate,
+  dbs: EnvironmentDatabases = sharedDatabases(app),
+): RolloutController {
   return new RolloutController({
-    control: app.db,
-    databases: { staging: app.db, production: app.db },
-    audits: async () => {
-      const report = await auditPlatform(app);
-      return [{ label: 'shared', report }];
-    },
+    control: dbs.production,
+    databases: { staging: dbs.staging, production: dbs.production },
+    audits: () => environmentAudits(app, dbs),
     logger: app.logger,
   });
 }
