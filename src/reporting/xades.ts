@@ -63,23 +63,30 @@ export function signXades(
   const der = signer.certificateDer();
   const properties = signedProperties(ids, signer, der, options);
 
-  // Reference 2 is digested where it will live: inside the document.
-  const placed = insertSignature(
-    xml,
-    signatureXml(ids, rootId, documentDigest, '', '', der, properties),
+  // Exclusive c14n renders only the namespaces an element uses, all of
+  // them declared inside the signature, so SignedProperties and
+  // SignedInfo canonicalize the same in the signature alone as in the
+  // document: no need to parse the whole document again.
+  const unsignedProperties = signatureXml(
+    ids,
+    rootId,
+    documentDigest,
+    '',
+    '',
+    der,
+    properties,
   );
-  const propertiesDigest = digest(c14n(byId(parse(placed), ids.props)));
-  const withDigests = insertSignature(
-    xml,
-    signatureXml(
-      ids,
-      rootId,
-      documentDigest,
-      propertiesDigest,
-      '',
-      der,
-      properties,
-    ),
+  const propertiesDigest = digest(
+    c14n(byId(parse(unsignedProperties), ids.props)),
+  );
+  const withDigests = signatureXml(
+    ids,
+    rootId,
+    documentDigest,
+    propertiesDigest,
+    '',
+    der,
+    properties,
   );
   const signedInfo = firstDsig(parse(withDigests), 'SignedInfo');
   const value = signer
