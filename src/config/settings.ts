@@ -41,6 +41,8 @@ const settingsSchema = z.object({
   TENANTGATE_CIS_URL: z.string().url().optional(),
   TENANTGATE_CIS_CA_FILE: z.string().min(1).optional(),
   TENANTGATE_HEARTBEAT_MS: z.coerce.number().int().min(100).default(10000),
+  TENANTGATE_PROBE_LEGACY_COMPANY: z.string().min(1).optional(),
+  TENANTGATE_PROBE_V2_COMPANY: z.string().min(1).optional(),
   STAGING_DATABASE_URL: z.string().url().optional(),
   PRODUCTION_DATABASE_URL: z.string().url().optional(),
   TENANTGATE_API_HOST: z.string().min(1).default('127.0.0.1'),
@@ -123,6 +125,12 @@ export interface Settings {
    */
   heartbeatMs: number;
   /**
+   * The probe companies of this environment: one with only a legacy
+   * ePoslovanje key, one with an ePoslovanje account. Default unset:
+   * no probes (`tenantgate rollout probe` refuses, the worker skips).
+   */
+  probe: { legacyCompanyId: string; v2CompanyId: string } | undefined;
+  /**
    * Each environment's own database for readiness and rollout, where
    * staging and production do not share one. Default unset: both use
    * DATABASE_URL (or the embedded database).
@@ -201,6 +209,13 @@ export function loadSettings(
     alertWebhookUrl: s.TENANTGATE_ALERT_WEBHOOK_URL,
     cis: { url: s.TENANTGATE_CIS_URL, caFile: s.TENANTGATE_CIS_CA_FILE },
     heartbeatMs: s.TENANTGATE_HEARTBEAT_MS,
+    probe:
+      s.TENANTGATE_PROBE_LEGACY_COMPANY && s.TENANTGATE_PROBE_V2_COMPANY
+        ? {
+            legacyCompanyId: s.TENANTGATE_PROBE_LEGACY_COMPANY,
+            v2CompanyId: s.TENANTGATE_PROBE_V2_COMPANY,
+          }
+        : undefined,
     environmentDatabases: {
       staging: s.STAGING_DATABASE_URL,
       production: s.PRODUCTION_DATABASE_URL,
