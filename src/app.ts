@@ -53,6 +53,8 @@ export interface OpenOptions {
   flags?: FlagSource;
   /** Intermediary endpoint overrides (the sandbox). Default none. */
   endpoints?: Partial<Record<Kind, string>>;
+  /** Server CAs (PEM) per kind, e.g. the FINA sandbox's. Default none. */
+  serverCa?: Partial<Record<Kind, string>>;
   /**
    * On the embedded database with no master key configured, generate
    * one beside the data folder. Default false: production must bring
@@ -122,6 +124,7 @@ export async function openTenantGate(
     timeoutMs: settings.httpTimeoutMs,
     accountEnvironment: settings.accountEnvironment,
     endpoints: options.endpoints,
+    serverCa: options.serverCa,
   });
 
   const outbound = new OutboundService({

@@ -2,6 +2,7 @@ import type { AccountEnvironment, Kind } from '../accounts/kinds.js';
 import type { RoutedAccount } from '../enforcement/gate.js';
 import { TenantGateError } from '../errors/tenantgate-error.js';
 import { createEposlovanjeClient } from './eposlovanje-client.js';
+import { createFinaClient } from './fina-client.js';
 import type { IntermediaryClient } from './intermediary.js';
 import { createIeRacuniClient } from './ie-racuni-client.js';
 import { createMojEracunClient } from './moj-eracun-client.js';
@@ -43,6 +44,12 @@ const FACTORIES: Partial<Record<Kind, ClientFactory>> = {
   // No public default endpoint: accounts name theirs (providerConfig).
   EINVOICE_IE_RACUNI: (baseUrl, o) =>
     createIeRacuniClient({ baseUrl, timeoutMs: o.timeoutMs }),
+  EINVOICE_FINA: (baseUrl, o) =>
+    createFinaClient({
+      baseUrl,
+      timeoutMs: o.timeoutMs,
+      ...(o.serverCa?.EINVOICE_FINA ? { ca: o.serverCa.EINVOICE_FINA } : {}),
+    }),
 };
 
 export interface DirectoryOptions {
@@ -55,6 +62,11 @@ export interface DirectoryOptions {
    * none; an account's `providerConfig.baseUrl` wins over both.
    */
   endpoints?: Partial<Record<Kind, string>>;
+  /**
+   * CA certificates (PEM) a kind's server certificate must chain to,
+   * e.g. the FINA sandbox's demo CA. Default: Node's bundled CAs.
+   */
+  serverCa?: Partial<Record<Kind, string>>;
 }
 
 /**
