@@ -56,6 +56,7 @@ describe('operator dashboard in a browser, on the demo platform', () => {
     });
     app = await openTenantGate(settings, {
       logger: createLogger('silent'),
+      register: 'api',
       endpoints: { EINVOICE_EPOSLOVANJE: simulator.url },
     });
     registerDemoKeys(simulator);
@@ -326,6 +327,15 @@ describe('operator dashboard in a browser, on the demo platform', () => {
     // Grouped: each company's rows are together.
     const firsts = companies.filter((c, i) => c !== companies[i - 1]);
     expect(firsts.length).toBe(new Set(companies).size);
+  });
+
+  it('lists this process as a live registration with its paths', async () => {
+    const workers: { id: string; live: boolean }[] = await get('/v1/workers');
+    const rows = await page.$$eval('[data-testid=workers] tbody tr', (trs) =>
+      trs.map((tr) => [tr.dataset.worker, tr.dataset.live]),
+    );
+    expect(rows).toEqual(workers.map((w) => [w.id, String(w.live)]));
+    expect(rows.some(([, live]) => live === 'true')).toBe(true);
   });
 
   it('renders without script errors and saves a screenshot', async () => {

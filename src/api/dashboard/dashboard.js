@@ -307,6 +307,34 @@ function renderFlags(rows, history) {
   );
 }
 
+function renderWorkers(workers) {
+  fill(
+    '[data-testid=workers]',
+    workers.map((w) =>
+      el(
+        'tr',
+        { 'data-worker': w.id, 'data-live': w.live },
+        el(
+          'td',
+          {},
+          badge(w.live ? 'LIVE' : w.stoppedAt ? 'STOPPED' : 'STALE'),
+        ),
+        el('td', {}, w.role),
+        el('td', {}, `${w.host}:${w.pid}`),
+        el('td', { class: 'muted' }, w.version),
+        el(
+          'td',
+          {},
+          Object.entries(w.paths)
+            .map(([op, path]) => `${op} ${path}`)
+            .join(', '),
+        ),
+        el('td', { class: 'muted' }, w.heartbeatAt),
+      ),
+    ),
+  );
+}
+
 let rollout = null;
 
 function numbersText(numbers) {
@@ -487,6 +515,7 @@ async function refresh() {
       status,
       transitions,
       report,
+      workers,
     ] = await Promise.all([
       api('/v1/readiness/audit'),
       api('/v1/readiness/path-usage'),
@@ -498,6 +527,7 @@ async function refresh() {
       api('/v1/rollout'),
       api('/v1/rollout/transitions'),
       api('/v1/rollout/report'),
+      api('/v1/workers'),
     ]);
     renderChecklist(audit);
     renderChart(usage);
@@ -505,6 +535,7 @@ async function refresh() {
     renderAccounts(accounts, companies);
     renderFlags(flags, history);
     renderRollout(status, transitions, report);
+    renderWorkers(workers);
     error.hidden = true;
     $('#updated').textContent = `updated ${new Date().toLocaleTimeString()}`;
     document.body.dataset.loaded = 'true';

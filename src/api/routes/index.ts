@@ -10,6 +10,7 @@ import { metricsRoutes } from './metrics.js';
 import { prometheusRoutes } from './prometheus.js';
 import { readinessRoutes } from './readiness.js';
 import { rolloutRoutes } from './rollout.js';
+import { workerRoutes } from './workers.js';
 
 /**
  * Every feature's routes, each registered as its own encapsulated
@@ -23,6 +24,7 @@ export const API_ROUTES: readonly ApiRoutes[] = [
   companyRoutes,
   readinessRoutes,
   rolloutRoutes,
+  workerRoutes,
   flagRoutes,
   metricsRoutes,
   prometheusRoutes,
