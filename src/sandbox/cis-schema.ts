@@ -15,7 +15,7 @@ const SCHEMA_DIR = fileURLToPath(
 let schemas: Promise<{ main: XMLFileInfo; dsig: XMLFileInfo }> | undefined;
 
 /** Documents one xmllint run validates at most. */
-const MAX_BATCH = 64;
+const MAX_BATCH = 256;
 
 interface Pending {
   xml: string;
@@ -32,7 +32,7 @@ let running = false;
  * schema it imports. Each xmllint run starts a worker thread and
  * compiles the schema, which costs far more than validating one
  * message, so messages that arrive while a run is busy wait and go
- * together in the next run (up to 64), each with its own findings.
+ * together in the next run (up to 256), each with its own findings.
  */
 export function validateCisSchema(xml: string): Promise<CisSchemaResult> {
   return new Promise((resolve, reject) => {
