@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { TenantGateError } from '../../src/errors/tenantgate-error.js';
+import { packPkcs12 } from '../../src/fiscal/pkcs12.js';
 import type { SecretBinding } from '../../src/vault/envelope.js';
 import { Vault } from '../../src/vault/vault.js';
 import { masterKeys, ringOf } from './rings.js';
@@ -91,5 +93,39 @@ describe('credential set authoriser', () => {
     expect(headers).toEqual({ authorization: 'raw-key-123' });
     expect(auth.authoriseBody).toBeUndefined();
     expect(auth.tlsAgent).toBeUndefined();
+  });
+});
+
+describe('mutual TLS authoriser', () => {
+  const p12 = readFileSync(
+    new URL('../../fixtures/fina/tenant-supplier.p12', import.meta.url),
+  );
+  const key = readFileSync(
+    new URL('../../fixtures/fina/tenant-supplier.key', import.meta.url),
+    'utf8',
+  );
+  const auth = vault.apiKeyAuthoriser(
+    vault.seal(packPkcs12(p12, 'fina-demo-pass'), binding),
+    binding,
+  );
+
+  it('offers a TLS agent and a signer for the certificate, and no header', () => {
+    const headers: Record<string, string> = {};
+    auth.authorise(headers);
+    const agent = auth.tlsAgent?.();
+
+    expect(headers).toEqual({});
+    expect(agent?.options.cert).toContain('BEGIN CERTIFICATE');
+    expect(auth.signer?.certificate.oib).toBe('12345678903');
+    expect(auth.authoriseBody).toBeUndefined();
+    agent?.destroy();
+  });
+
+  it('never shows the key or the password when logged or serialised', () => {
+    const keyLine = key.split('\n')[1] ?? 'unreachable';
+    for (const shown of [JSON.stringify(auth), inspect(auth), String(auth)]) {
+      expect(shown).not.toContain(keyLine);
+      expect(shown).not.toContain('fina-demo-pass');
+    }
   });
 });
