@@ -1,7 +1,11 @@
 import { operator, type Database } from '../db/database.js';
 import { runSqlCheck, SQL_CHECKS, type SqlCheck } from './checks.js';
 import { auditReport, type AuditReport, type CheckResult } from './report.js';
-import { runSecretCheck, type SecretProbe } from './secret-check.js';
+import {
+  runSecretCheck,
+  type SecretMemory,
+  type SecretProbe,
+} from './secret-check.js';
 
 export interface InvariantsOptions {
   /** The deployment's account environment (`settings.accountEnvironment`). */
@@ -15,6 +19,12 @@ export interface AuditOptions extends InvariantsOptions {
   secretProbe: SecretProbe;
   /** ACTIVE accounts probed per batch. Default 500. */
   secretBatchSize?: number;
+  /**
+   * Skip envelopes recorded as opening under a key the vault still
+   * holds, and record those that open (`vaultSecretMemory`). Default
+   * none: every secret is opened, nothing is written.
+   */
+  secretMemory?: SecretMemory;
 }
 
 /**
@@ -35,6 +45,7 @@ export async function runAudit(
   );
   const secretResult = await runSecretCheck(db, options.secretProbe, {
     batchSize: options.secretBatchSize,
+    memory: options.secretMemory,
   });
 
   return auditReport(db.kind, generatedAt, [...sqlResults, secretResult]);

@@ -1,6 +1,7 @@
 import { accountBinding } from '../accounts/account-service.js';
 import type { TenantGate } from '../app.js';
 import { runAudit } from './audit.js';
+import { vaultSecretMemory } from './secret-check.js';
 import type { AuditReport } from './report.js';
 
 /**
@@ -17,5 +18,6 @@ export function auditPlatform(
     accountEnvironment: app.settings.accountEnvironment,
     secretProbe: (a) =>
       app.vault.canOpen(a.secretEnvelope, accountBinding(a.companyId, a.id)),
+    secretMemory: vaultSecretMemory(app.vault),
   });
 }

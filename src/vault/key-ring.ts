@@ -1,4 +1,9 @@
-import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
+import {
+  createHmac,
+  createSecretKey,
+  randomBytes,
+  type KeyObject,
+} from 'node:crypto';
 import {
   closeSync,
   existsSync,
@@ -80,6 +85,20 @@ export class KeyRing {
 
   has(version: string): boolean {
     return this.#keys.has(version);
+  }
+
+  /**
+   * A key check value of one version: the first 16 bytes (hex) of an
+   * HMAC-SHA256 of a fixed label under the master key. It tells two
+   * keys apart without revealing either, so a record of "this envelope
+   * opened under key X" can be matched against the ring later. Throws
+   * VAULT_KEY_MISSING for a version the ring lacks.
+   */
+  keyCheck(version: string): string {
+    return createHmac('sha256', this.masterKey(version))
+      .update('tenantgate key check value')
+      .digest('hex')
+      .slice(0, 32);
   }
 
   /**

@@ -10,6 +10,7 @@ import {
 import type { SignatureHash } from '../fiscal/zki.js';
 import { TenantGateError } from '../errors/tenantgate-error.js';
 import {
+  canonicalBinding,
   envelopeKeyVersion,
   openEnvelope,
   rewrapEnvelope,
@@ -121,6 +122,49 @@ export class Vault {
   /** Whether an envelope is sealed with an older master key version. */
   needsRewrap(envelope: string): boolean {
     return envelopeKeyVersion(envelope) !== this.#ring.activeVersion;
+  }
+
+  /**
+   * The key check value (`KeyRing.keyCheck`) of every master key
+   * version the ring holds now.
+   */
+  keyChecks(): string[] {
+    return this.#ring.versions.map((v) => this.#ring.keyCheck(v));
+  }
+
+  /**
+   * Opens the envelope for `binding` and forgets the secret at once.
+   * Returns the key check value of the master key that opened it, to
+   * record that this very envelope opened under that key; null for
+   * VAULT_SECRET_UNREADABLE and VAULT_KEY_MISSING. Other errors (an
+   * incomplete binding) are thrown.
+   */
+  verify(envelope: string, binding: SecretBinding): string | null {
+    try {
+      openEnvelope(this.#ring, envelope, binding).fill(0);
+      return this.#ring.keyCheck(envelopeKeyVersion(envelope));
+    } catch (error) {
+      if (isOpenFailure(error)) return null;
+      throw error;
+    }
+  }
+
+  /**
+   * Seals a secret for a new owner: opens the envelope with `from`,
+   * seals the same bytes for `to` under the active master key, and
+   * zeroes the plaintext. The secret never leaves the vault. Used when
+   * a legacy credential (bound to its company) becomes an integration
+   * account's (bound to the account). Throws VAULT_SECRET_UNREADABLE /
+   * VAULT_KEY_MISSING like opening, INVALID_INPUT for a bad binding.
+   */
+  reseal(envelope: string, from: SecretBinding, to: SecretBinding): string {
+    canonicalBinding(to);
+    const bytes = openEnvelope(this.#ring, envelope, from);
+    try {
+      return sealEnvelope(this.#ring, bytes, to);
+    } finally {
+      bytes.fill(0);
+    }
   }
 
   /**
