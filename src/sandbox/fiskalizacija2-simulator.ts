@@ -1,7 +1,12 @@
 import { createHash, randomUUID, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createServer, type Server } from 'node:https';
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { DOMParser, XMLSerializer, type Element } from '@xmldom/xmldom';
@@ -115,10 +120,12 @@ export interface Fiskalizacija2SimulatorOptions {
   mandates?: Record<string, string[]>;
   /** Validate each request against the XSD (S005). Default true. */
   schema?: boolean;
+  /** Serve plain HTTP instead of HTTPS. Default false. */
+  plainHttp?: boolean;
 }
 
 export interface Fiskalizacija2Simulator {
-  /** `https://localhost:<port>/fiskalizacija2`. */
+  /** `https://localhost:<port>/fiskalizacija2` (`http:` if plain). */
   readonly url: string;
   /** Every request seen, in order. */
   readonly received: Fiskalizacija2Received[];
@@ -194,16 +201,19 @@ export async function startFiskalizacija2Simulator(
     },
   };
 
-  const server: Server = createServer({ key, cert }, (req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
     handle(state, req, res).catch(() => {
       if (!res.headersSent) res.writeHead(500).end();
     });
-  });
+  };
+  const server: Server = options.plainHttp
+    ? createHttpServer(listener)
+    : createHttpsServer({ key, cert }, listener);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   const r = state.registers;
   return {
-    url: `https://localhost:${port}/fiskalizacija2`,
+    url: `${options.plainHttp ? 'http' : 'https'}://localhost:${port}/fiskalizacija2`,
     received: state.received,
     recorded: () => ({
       eRacun: r.eRacun.size,

@@ -311,6 +311,24 @@ describe('retries', () => {
   });
 });
 
+describe('transport', () => {
+  it('reports over plain HTTP as well', async () => {
+    const plain = await startFiskalizacija2Simulator({ plainHttp: true });
+    const c = new ReportingClient({ url: plain.url, replySignerCa: demoCa });
+    try {
+      const result = await c.evidentirajERacun([invoice()], signers.a, {
+        direction: 'I',
+      });
+
+      expect(plain.url).toMatch(/^http:/);
+      expect(result.ok).toBe(true);
+    } finally {
+      c.close();
+      await plain.close();
+    }
+  });
+});
+
 describe('replies', () => {
   it('a reply signed by another CA is refused', async () => {
     const error = await refusal(
