@@ -16,6 +16,9 @@ import { operator } from './db/database.js';
 import { toTenantGateError } from './errors/tenantgate-error.js';
 import { fiscalizeDemoReceipts } from './fiscal/demo.js';
 import { startEposlovanjeSimulator } from './sandbox/eposlovanje-simulator.js';
+import { startFiskalizacija2Simulator } from './sandbox/fiskalizacija2-simulator.js';
+import { reportDemoEInvoices } from './reporting/demo.js';
+import { printDueList, printRunSummaries } from './cli/reporting-commands.js';
 import { printTable } from './cli/io.js';
 import { readinessOf } from './rollout/platform.js';
 import { formatReadiness } from './rollout/checklist.js';
@@ -34,6 +37,7 @@ async function main(argv: string[]): Promise<number> {
   const started = performance.now();
   const settings = loadSettings();
   const simulator = await startEposlovanjeSimulator();
+  const f2 = await startFiskalizacija2Simulator();
   const app = await openTenantGate(settings, {
     allowLocalKey: true,
     recordFlags: true,
@@ -56,6 +60,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(`  refused: ${f.companyId} ${f.document}: ${f.code}`);
   }
   await fiscalizeOnce(app);
+  await reportOnce(app, f2.url);
 
   const ready = await printReport(app);
   const peakMb = Math.round(process.resourceUsage().maxRSS / 1024);
@@ -63,6 +68,7 @@ async function main(argv: string[]): Promise<number> {
   if (once) {
     await app.close();
     await simulator.close();
+    await f2.close();
     return ready ? EXIT_READY : EXIT_NOT_READY;
   }
   const api = await startApi(app, apiOptionsFrom(app.settings));
@@ -78,6 +84,7 @@ async function main(argv: string[]): Promise<number> {
   await waitForSignal();
   await api.close();
   await simulator.close();
+  await f2.close();
   await app.close();
   return 0;
 }
@@ -107,6 +114,25 @@ async function fiscalizeOnce(app: TenantGate): Promise<void> {
       qr: r.qrUrl,
     })),
   );
+}
+
+/**
+ * Reports the demo e-invoices to the Fiskalizacija 2.0 simulator and
+ * prints the due-list (src/reporting/demo.ts).
+ */
+async function reportOnce(app: TenantGate, url: string): Promise<void> {
+  const demo = await reportDemoEInvoices(app, { url });
+  const reported = demo.runs.reduce((n, r) => n + r.reported, 0);
+  console.log(
+    `\n== Fiskalizacija 2.0 reporting (tenantgate reporting due) ==\n` +
+      `reported ${reported} documents to the simulator at ${url}` +
+      (demo.certificates > 0
+        ? ` (${demo.certificates} demo CIS certificates issued)`
+        : ''),
+  );
+  const active = demo.runs.filter((r) => r.requests > 0);
+  if (active.length > 0) printRunSummaries(active);
+  printDueList(demo.dueList);
 }
 
 function announce(app: TenantGate, sandboxUrl: string): void {
