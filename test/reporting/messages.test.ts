@@ -181,6 +181,34 @@ describe('EvidentirajERacunZahtjev built from the stored UBL', () => {
   );
 });
 
+describe('the official UBL samples without a Fiskalizacija 2.0 twin', () => {
+  it.each([
+    'Neoporezivi_racun.xml',
+    'eRacun_Nije_u_sustavu_PDV.xml',
+    'eRacun_Oslobodjeno_PDV.xml',
+    'eRacun_PDV25_i_Neoporeziva_naknada_trosak.xml',
+  ])('%s makes a schema-valid incoming (U) report', async (ublName) => {
+    const ubl = ublSample(ublName);
+    const record = invoiceReportFromUbl(ubl);
+    record.issueDate = to2026(record.issueDate);
+
+    const message = buildEvidentirajERacun([record], {
+      direction: 'U',
+      sentAt: SENT_AT,
+    });
+    const { signed, result } = await schemaCheck(message);
+
+    expect(result.errors).toEqual([]);
+    const ours = recordElements(signed, 'ERacun')[0]!;
+    expect(kids(ours, 'StavkaERacuna')).toHaveLength(
+      (ubl.match(/<cac:InvoiceLine>/g) ?? []).length,
+    );
+    expect(text(kid(kid(ours, 'DokumentUkupanIznos'), 'pdv'))).toBe(
+      readUblFacts(ubl).vatAmount,
+    );
+  });
+});
+
 /** Currency, VAT categories and rates, and each line's shape. */
 function keyFields(el: ReturnType<typeof recordElements>[number]) {
   const num = (v: string | undefined) =>
