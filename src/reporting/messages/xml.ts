@@ -97,7 +97,10 @@ export function oib(value: string, field: string): string {
   return value;
 }
 
-/** A date `YYYY-MM-DD`; `minYear` for `datumIzdavanja` (from 2026). */
+/**
+ * A date `YYYY-MM-DD` up to 2100-01-01; `from` is the earliest allowed
+ * (2026-01-01 for `datumIzdavanja`).
+ */
 export function date(value: string, field: string, from?: string): string {
   const valid =
     typeof value === 'string' &&
