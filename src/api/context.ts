@@ -13,18 +13,31 @@ import type { RolloutWiring } from './rollout-wiring.js';
  * has all of it; tests may hand in the same services over a test DB).
  */
 export type ApiApp = Pick<TenantGate, 'db' | 'vault' | 'logger' | 'outbound'> &
-  Partial<Pick<TenantGate, 'flags'>> & {
+  Partial<Pick<TenantGate, 'flags' | 'gate'>> & {
+    /**
+     * The settings the API reads. Optional ones wire features from the
+     * platform's configuration when the app brings no wiring of its own:
+     * `cis` and `databaseUrl` fiscalization (with `gate`), `deployHook`
+     * the rollback's hook.
+     */
     settings: Pick<
       TenantGate['settings'],
       'accountEnvironment' | 'deploymentEnvironment'
-    >;
+    > &
+      Partial<
+        Pick<
+          TenantGate['settings'],
+          'cis' | 'databaseUrl' | 'deployHook' | 'httpTimeoutMs'
+        >
+      >;
     /**
      * The rollout controller and deploy hook. Default: the platform's
      * (`controllerOf` over `db`, the hook of the settings).
      */
     rollout?: RolloutWiring;
     /**
-     * Fiscalization. Default none: submissions answer 503
+     * Fiscalization. Default: from `settings.cis` (see
+     * `fiscal-wiring.ts`), else none: submissions answer 503
      * SERVICE_UNAVAILABLE; status and QR still read the stored rows.
      */
     fiscal?: FiscalWiring;

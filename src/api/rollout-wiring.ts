@@ -34,7 +34,7 @@ export function rolloutOf(app: ApiApp): RolloutWiring {
     // audit), the account environment and the logger: all in ApiApp.
     controller: () => controllerOf(app as TenantGate),
     hook: () =>
-      'deployHook' in app.settings
+      app.settings.deployHook
         ? hookFromSettings(app.settings as Settings)
         : noHook,
   };

@@ -13,6 +13,7 @@ import { TenantGateError } from '../errors/tenantgate-error.js';
 import { ApiKeyService } from './api-keys.js';
 import { authHook } from './auth.js';
 import { apiContext, type ApiApp, type ApiContext } from './context.js';
+import { startFiscal } from './fiscal-wiring.js';
 import { healthRoutes, type ReadinessCheck } from './health.js';
 import { classify, PROBLEM_CONTENT_TYPE, toProblem } from './problem.js';
 import { API_ROUTES } from './routes/index.js';
@@ -67,7 +68,9 @@ export async function createApiServer(
     ajv: { customOptions: { removeAdditional: false } },
   });
   const keys = new ApiKeyService({ db: app.db, logger: app.logger });
-  const ctx = apiContext(app, keys);
+  const fiscal = await startFiscal(app);
+  server.addHook('onClose', async () => fiscal.stop());
+  const ctx = apiContext({ ...app, fiscal: fiscal.wiring }, keys);
 
   server.decorateRequest('principal', null);
   server.setErrorHandler(sendProblem);
@@ -123,7 +126,7 @@ export async function createApiServer(
   healthRoutes(server, {
     db: app.db,
     logger: app.logger,
-    checks: options.readiness,
+    checks: { ...fiscal.checks, ...options.readiness },
     draining: () => closing,
   });
   documentRoutes(server);

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiKeyService } from '../../src/api/api-keys.js';
 import { startHealthServer, type HealthServer } from '../../src/api/health.js';
+import { startApi } from '../../src/api/server.js';
 import { openTenantGate, type TenantGate } from '../../src/app.js';
 import { loadSettings } from '../../src/config/settings.js';
 import { operator, type Database } from '../../src/db/database.js';
@@ -113,6 +115,50 @@ suite('worker process health and graceful shutdown [postgres]', () => {
     });
   });
 
+  it('serves fiscalization from the settings: direct, and queued for the worker', async () => {
+    const api = await startApi(app, { port: 0 });
+    try {
+      const ready = await call(api.url, 'GET', '/readyz');
+      expect(ready.body.checks).toEqual({
+        database: 'ok',
+        'fiscal-queue': 'ok',
+      });
+      const { token } = await new ApiKeyService({
+        db: app.db,
+        logger: app.logger,
+      }).create({ kind: 'tenant', companyId });
+      const receipt = (number: string) => {
+        const r = receiptOf({ number });
+        return { ...r, issuedAt: r.issuedAt.toISOString() };
+      };
+
+      const direct = await call(api.url, 'POST', '/v1/fiscal/receipts', {
+        token,
+        body: { receipt: receipt('801') },
+      });
+      expect(direct.status).toBe(201);
+      expect(direct.body.path).toBe('V2');
+
+      const queued = await call(api.url, 'POST', '/v1/fiscal/receipts', {
+        token,
+        body: { receipt: receipt('802'), mode: 'queued' },
+      });
+      expect(queued.status).toBe(202);
+      const done = await until(async () => {
+        const s = await call(
+          api.url,
+          'GET',
+          `/v1/fiscal/receipts/${queued.body.requestId}`,
+          { token },
+        );
+        return s.body.status === 'SUCCESS' ? s.body : undefined;
+      });
+      expect(done.jir).toEqual(expect.any(String));
+    } finally {
+      await api.close();
+    }
+  }, 60_000);
+
   it('drains on shutdown and finishes the job in flight: one JIR, SUCCESS', async () => {
     const client = new CisClient({ url: sim.url });
     const deps = {
@@ -127,6 +173,7 @@ suite('worker process health and graceful shutdown [postgres]', () => {
       }),
       logger: app.logger,
     };
+    const before = sim.received.length;
     sim.inject({ kind: 'latency', ms: 1_500 });
     const id = await enqueueReceipt(
       deps,
@@ -145,7 +192,7 @@ suite('worker process health and graceful shutdown [postgres]', () => {
 
     const done = await statusOf(id);
     expect(done).toEqual({ status: 'SUCCESS', jir: expect.any(String) });
-    const sent = sim.received.filter((r) => r.jir !== null);
+    const sent = sim.received.slice(before).filter((r) => r.jir !== null);
     expect(sent).toHaveLength(1);
     expect(sent[0]?.jir).toBe(done?.jir);
 
