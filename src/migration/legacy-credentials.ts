@@ -13,12 +13,13 @@ import type { SecretBinding } from '../vault/envelope.js';
 /** A company's legacy credentials, still sealed. */
 export interface LegacyCompany {
   id: string;
+  oib: string;
   eInvoiceProvider: string | null;
   eInvoiceApiKeyEncrypted: string | null;
   hasLegacyCertificateColumn: boolean;
 }
 
-/** A row of the prior system's certificate table, without the P12. */
+/** A row of the prior system's certificate table, its PKCS#12 sealed. */
 export interface LegacyCertificate {
   id: string;
   companyId: string;
@@ -26,6 +27,11 @@ export interface LegacyCertificate {
   status: string;
   certSerial: string | null;
   certNotAfter: Date | null;
+  /**
+   * The PKCS#12 and its password, sealed for the company with purpose
+   * `legacy-fiscal-certificate`; null when the row has no file.
+   */
+  encryptedP12: string | null;
 }
 
 /** The vault capability provisioning needs to read a legacy API key. */
@@ -40,7 +46,7 @@ export async function legacyCompaniesAfter(
   limit: number,
 ): Promise<LegacyCompany[]> {
   return tx.query<LegacyCompany>(
-    `SELECT c.id, c."eInvoiceProvider", c."eInvoiceApiKeyEncrypted",
+    `SELECT c.id, c.oib, c."eInvoiceProvider", c."eInvoiceApiKeyEncrypted",
        c."fiscalCertificateEncrypted" IS NOT NULL
          AS "hasLegacyCertificateColumn"
      FROM "Company" c
@@ -63,11 +69,16 @@ export async function legacyCertificatesOf(
 ): Promise<LegacyCertificate[]> {
   return tx.query<LegacyCertificate>(
     `SELECT id, "companyId", environment, status, "certSerial",
-       "certNotAfter"
+       "certNotAfter", "encryptedP12"
      FROM "FiscalCertificate" WHERE "companyId" = ANY($1::text[])
      ORDER BY "companyId", environment`,
     [companyIds],
   );
+}
+
+/** The binding a legacy certificate's PKCS#12 is sealed with. */
+export function legacyCertificateBinding(companyId: string): SecretBinding {
+  return { purpose: 'legacy-fiscal-certificate', companyId };
 }
 
 /** The e-invoice kind a legacy provider name maps to, if any. */

@@ -7,6 +7,9 @@ import { insertAccount } from '../accounts/account-store.js';
 import type { AccountEnvironment, Kind } from '../accounts/kinds.js';
 import { operator, type Database, type Queryable } from '../db/database.js';
 import type { Logger } from '../logging/logger.js';
+import { recordVerified } from '../audit/secret-check.js';
+import { TenantGateError } from '../errors/tenantgate-error.js';
+import type { CertificateInfo } from '../fiscal/pkcs12.js';
 import { envelopeKeyVersion, type SecretBinding } from '../vault/envelope.js';
 import {
   readCheckpoint,
@@ -14,6 +17,7 @@ import {
   clearCheckpoint,
 } from './checkpoint.js';
 import {
+  legacyCertificateBinding,
   legacyCertificatesOf,
   legacyCompaniesAfter,
   legacyProviderKind,
@@ -46,7 +50,10 @@ export type ProvisionReason =
   | 'legacy-certificate-revoked'
   | 'legacy-certificate-pending'
   | 'legacy-certificate-column-unsupported'
-  | 'cis-provisioning-unavailable'
+  | 'legacy-certificate-without-file'
+  | 'legacy-certificate-unreadable'
+  | 'legacy-certificate-oib-mismatch'
+  | 'account-exists-other-certificate'
   | 'account-created-concurrently';
 
 /** One line of the per-company plan. */
@@ -75,9 +82,18 @@ export interface ProvisionReport {
   items: ProvisionItem[];
 }
 
-/** The vault side of provisioning. */
+/** The vault side of provisioning: it never hands out a secret. */
 export interface ProvisionVault extends LegacyKeyVault {
   seal(plaintext: string | Buffer, binding: SecretBinding): string;
+  /** Seals a legacy secret for its account, inside the vault. */
+  reseal(envelope: string, from: SecretBinding, to: SecretBinding): string;
+  /** The key check value of the key that opens it, or null. */
+  verify(envelope: string, binding: SecretBinding): string | null;
+  /** A sealed PKCS#12's certificate (public) through its signer. */
+  signerFor(
+    envelope: string,
+    binding: SecretBinding,
+  ): { certificate: CertificateInfo };
 }
 
 export interface ProvisionOptions {
@@ -253,7 +269,15 @@ async function provisionCompany(
   const items: ProvisionItem[] = [];
   const key = await provisionLegacyKey(deps, tx, options, apply, runId, state);
   if (key) items.push(key);
-  items.push(...certificateItems(state, options.now?.() ?? new Date()));
+  for (const cert of state.certificates) {
+    items.push(
+      await provisionCertificate(deps, tx, options, apply, runId, {
+        company: state.company,
+        cert,
+      }),
+    );
+  }
+  items.push(...certificateColumnItems(state));
   return items;
 }
 
@@ -440,6 +464,7 @@ async function createAccount(
     keyVersion: envelopeKeyVersion(envelope),
   });
   await insertProvenance(tx, item, id, run);
+  await recordOpens(deps, tx, item.companyId, id, envelope);
   deps.logger.info({
     event: 'migration.provision.account_created',
     runId: run.runId,
@@ -469,6 +494,7 @@ async function sealInto(
      WHERE id = $1 AND "secretEnvelope" IS NULL`,
     [accountId, envelope, envelopeKeyVersion(envelope)],
   );
+  await recordOpens(deps, tx, item.companyId, accountId, envelope);
   deps.logger.info({
     event: 'migration.provision.account_repaired',
     companyId: item.companyId,
@@ -500,24 +526,237 @@ async function insertProvenance(
 }
 
 /**
- * Legacy certificates. A usable one needs a FISCALIZATION_CIS account
- * made from its PKCS#12, which the account service cannot create yet
- * (issue #3): reported as pending, with expired, revoked and pending
- * certificates reported for what they are.
+ * Records that a freshly sealed envelope opens, so the audit's secret
+ * check need not open it again. A seal that does not open is a bug:
+ * the batch fails rather than leave an ACTIVE account without a usable
+ * secret.
  */
-function certificateItems(state: CompanyState, now: Date): ProvisionItem[] {
-  const items: ProvisionItem[] = state.certificates.map((cert) => ({
-    companyId: cert.companyId,
+async function recordOpens(
+  deps: ProvisionDeps,
+  tx: Queryable,
+  companyId: string,
+  accountId: string,
+  envelope: string,
+): Promise<void> {
+  const keyCheck = deps.vault.verify(
+    envelope,
+    accountBinding(companyId, accountId),
+  );
+  if (keyCheck === null) {
+    throw new TenantGateError(
+      'INTERNAL',
+      'A secret sealed for a provisioned account does not open',
+      { companyId, integrationAccountId: accountId },
+    );
+  }
+  await recordVerified(tx, [
+    { id: accountId, companyId, secretEnvelope: envelope, keyCheck },
+  ]);
+}
+
+/** A legacy certificate row and its company. */
+interface CertificateState {
+  company: LegacyCompany;
+  cert: LegacyCertificate;
+}
+
+/**
+ * A legacy certificate becomes a FISCALIZATION_CIS account in the
+ * certificate's environment: its PKCS#12 is opened by the vault (never
+ * here), must carry the company's OIB and be unexpired, and is
+ * re-sealed for the new account inside the vault, with the
+ * certificate's subject, serial, expiry and OIB recorded on the account.
+ * Expired, revoked, pending, unreadable and foreign certificates are
+ * reported, not provisioned.
+ */
+async function provisionCertificate(
+  deps: ProvisionDeps,
+  tx: Queryable,
+  options: ProvisionOptions,
+  apply: boolean,
+  runId: string,
+  { company, cert }: CertificateState,
+): Promise<ProvisionItem> {
+  const item: ProvisionItem = {
+    companyId: company.id,
     source: 'legacy-fiscal-certificate',
     sourceId: cert.id,
     kind: 'FISCALIZATION_CIS',
     environment: cert.environment,
     action: 'not-provisioned',
     integrationAccountId: null,
-    reason: certificateReason(cert, now),
-  }));
-  if (state.company.hasLegacyCertificateColumn) {
-    items.push({
+    reason: null,
+  };
+  const now = options.now?.() ?? new Date();
+  const usable = usableCertificate(deps, company, cert, now);
+  if ('reason' in usable) return { ...item, reason: usable.reason };
+
+  await tx.query('SAVEPOINT provision_certificate');
+  try {
+    const result = await provisionCertificateIn(deps, tx, item, {
+      apply,
+      runId,
+      envelope: usable.envelope,
+      info: usable.info,
+    });
+    await tx.query('RELEASE SAVEPOINT provision_certificate');
+    return result;
+  } catch (error) {
+    if (!isUniqueViolation(error)) throw error;
+    await tx.query('ROLLBACK TO SAVEPOINT provision_certificate');
+    return { ...item, reason: 'account-created-concurrently' };
+  }
+}
+
+/** The certificate's file and facts, or why it cannot be used. */
+function usableCertificate(
+  deps: ProvisionDeps,
+  company: LegacyCompany,
+  cert: LegacyCertificate,
+  now: Date,
+): { envelope: string; info: CertificateInfo } | { reason: ProvisionReason } {
+  const byStatus = certificateStatusReason(cert, now);
+  if (byStatus) return { reason: byStatus };
+  if (!cert.encryptedP12) return { reason: 'legacy-certificate-without-file' };
+  let info: CertificateInfo;
+  try {
+    info = deps.vault.signerFor(
+      cert.encryptedP12,
+      legacyCertificateBinding(company.id),
+    ).certificate;
+  } catch (error) {
+    if (!(error instanceof TenantGateError)) throw error;
+    return { reason: 'legacy-certificate-unreadable' };
+  }
+  if (info.notAfter.getTime() <= now.getTime()) {
+    return { reason: 'legacy-certificate-expired' };
+  }
+  if (info.oib !== company.oib) {
+    return { reason: 'legacy-certificate-oib-mismatch' };
+  }
+  return { envelope: cert.encryptedP12, info };
+}
+
+interface CertificateRun {
+  apply: boolean;
+  runId: string;
+  /** The legacy envelope, sealed for the company. */
+  envelope: string;
+  info: CertificateInfo;
+}
+
+async function provisionCertificateIn(
+  deps: ProvisionDeps,
+  tx: Queryable,
+  item: ProvisionItem,
+  run: CertificateRun,
+): Promise<ProvisionItem> {
+  const existing = await existingCertificateAccount(tx, item);
+  const provenance = { runId: run.runId, provider: null };
+  if (!existing) {
+    if (!run.apply) return { ...item, action: 'create' };
+    const id = `ia_${randomUUID()}`;
+    await tx.query(
+      `INSERT INTO "IntegrationAccount" (id, "companyId", kind,
+         environment, status, "secretEnvelope", "keyVersion")
+       VALUES ($1, $2, 'FISCALIZATION_CIS', $3, 'DISABLED', NULL, NULL)`,
+      [id, item.companyId, item.environment],
+    );
+    await resealCertificate(deps, tx, item, id, run);
+    await insertProvenance(tx, item, id, provenance);
+    return { ...item, action: 'created', integrationAccountId: id };
+  }
+
+  const linked = { ...item, integrationAccountId: existing.id };
+  if (existing.provenance === item.source) {
+    return { ...linked, action: 'already-provisioned' };
+  }
+  if (existing.status !== 'ACTIVE') {
+    return { ...linked, reason: 'account-exists-not-active' };
+  }
+  if (!existing.secretEnvelope) {
+    // The prior system's bug: an ACTIVE CIS account without a file.
+    if (!run.apply) return { ...linked, action: 'repair' };
+    await resealCertificate(deps, tx, item, existing.id, run);
+    await insertProvenance(tx, item, existing.id, provenance);
+    return { ...linked, action: 'repaired' };
+  }
+  if (existing.certSerial !== run.info.serialDecimal) {
+    return { ...linked, reason: 'account-exists-other-certificate' };
+  }
+  if (!run.apply) return { ...linked, action: 'adopt-existing' };
+  await insertProvenance(tx, item, existing.id, provenance);
+  return { ...linked, action: 'adopted-existing' };
+}
+
+async function existingCertificateAccount(
+  tx: Queryable,
+  item: ProvisionItem,
+): Promise<(ExistingAccount & { certSerial: string | null }) | undefined> {
+  const rows = await tx.query<ExistingAccount & { certSerial: string | null }>(
+    `SELECT a.id, a.status, a."secretEnvelope", a."certSerial",
+       p.source AS provenance
+     FROM "IntegrationAccount" a
+     LEFT JOIN "AccountProvenance" p ON p."integrationAccountId" = a.id
+     WHERE a."companyId" = $1 AND a.kind = 'FISCALIZATION_CIS'
+       AND a.environment = $2`,
+    [item.companyId, item.environment],
+  );
+  return rows[0];
+}
+
+/**
+ * Re-seals the legacy PKCS#12 for the account (inside the vault) and
+ * makes the account ACTIVE with the certificate's facts, in one
+ * statement, so it is never ACTIVE without its file.
+ */
+async function resealCertificate(
+  deps: ProvisionDeps,
+  tx: Queryable,
+  item: ProvisionItem,
+  accountId: string,
+  run: CertificateRun,
+): Promise<void> {
+  const envelope = deps.vault.reseal(
+    run.envelope,
+    legacyCertificateBinding(item.companyId),
+    accountBinding(item.companyId, accountId),
+  );
+  await tx.query(
+    `UPDATE "IntegrationAccount"
+     SET "secretEnvelope" = $2, "keyVersion" = $3, status = 'ACTIVE',
+       "certSubject" = $4, "certSerial" = $5, "certNotAfter" = $6,
+       "certOib" = $7, "updatedAt" = now()
+     WHERE id = $1`,
+    [
+      accountId,
+      envelope,
+      envelopeKeyVersion(envelope),
+      run.info.subject,
+      run.info.serialDecimal,
+      run.info.notAfter,
+      run.info.oib,
+    ],
+  );
+  await recordOpens(deps, tx, item.companyId, accountId, envelope);
+  deps.logger.info({
+    event: 'migration.provision.certificate_account',
+    companyId: item.companyId,
+    integrationAccountId: accountId,
+    environment: item.environment,
+    certSerial: run.info.serialDecimal,
+    certNotAfter: run.info.notAfter.toISOString(),
+  });
+}
+
+/**
+ * The prior system's certificate column on "Company" names no
+ * environment, so it is reported rather than guessed into one.
+ */
+function certificateColumnItems(state: CompanyState): ProvisionItem[] {
+  if (!state.company.hasLegacyCertificateColumn) return [];
+  return [
+    {
       companyId: state.company.id,
       source: 'legacy-fiscal-certificate',
       sourceId: state.company.id,
@@ -526,20 +765,19 @@ function certificateItems(state: CompanyState, now: Date): ProvisionItem[] {
       action: 'not-provisioned',
       integrationAccountId: null,
       reason: 'legacy-certificate-column-unsupported',
-    });
-  }
-  return items;
+    },
+  ];
 }
 
-function certificateReason(
+function certificateStatusReason(
   cert: LegacyCertificate,
   now: Date,
-): ProvisionReason {
+): ProvisionReason | null {
   if (cert.status === 'REVOKED') return 'legacy-certificate-revoked';
   if (cert.status === 'PENDING') return 'legacy-certificate-pending';
   const expired =
     cert.status === 'EXPIRED' ||
     (cert.certNotAfter !== null && cert.certNotAfter <= now);
   if (expired) return 'legacy-certificate-expired';
-  return 'cis-provisioning-unavailable';
+  return null;
 }

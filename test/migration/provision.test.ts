@@ -194,7 +194,7 @@ describeEachDatabase('provisioning from legacy credentials', ({ db }) => {
   });
 
   describe('legacy certificates', () => {
-    it('reports expired, revoked and pending certificates, and usable ones as waiting for CIS accounts', async () => {
+    it('reports expired, revoked and pending certificates, and rows without a file', async () => {
       const company = await legacyCompany(db(), vault, {
         provider: null,
         key: null,
@@ -215,7 +215,7 @@ describeEachDatabase('provisioning from legacy credentials', ({ db }) => {
       expect(
         itemsOf(report, company.id).map((i) => [i.environment, i.reason]),
       ).toEqual([
-        ['PROD', 'cis-provisioning-unavailable'],
+        ['PROD', 'legacy-certificate-without-file'],
         ['TEST', 'legacy-certificate-expired'],
       ]);
       expect(itemsOf(report, revoked.id)[0]?.reason).toBe(
