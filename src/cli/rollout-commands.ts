@@ -7,6 +7,7 @@ import { invalidInput } from '../errors/tenantgate-error.js';
 import {
   controllerOf,
   openEnvironmentDatabases,
+  probeOf,
   readinessOf,
   type EnvironmentDatabases,
 } from '../rollout/platform.js';
@@ -209,6 +210,33 @@ export function addRolloutCommands(program: Command, act: Act): void {
     .action(
       act(async () =>
         compressedRollout(createLogger('silent'), (l) => console.log(l)),
+      ),
+    );
+  rollout
+    .command('probe')
+    .description(
+      "probe this environment: the legacy probe company's attempt must " +
+        'be blocked under enforcement, the V2 one must succeed',
+    )
+    .option('--json', 'print JSON')
+    .action(
+      act(async (o: { json?: boolean }) =>
+        withApp(async (app) => {
+          const r = await probeOf(app);
+          if (o.json) printJson(r);
+          else {
+            console.log(
+              `probe ${r.environment} ${r.at}: enforcement live ` +
+                `${r.enforcementLive ? 'yes' : 'no'}, V2 works ` +
+                `${r.v2Works ? 'yes' : 'no'}`,
+            );
+            printTable([
+              { probe: 'legacy', ...r.legacy },
+              { probe: 'V2', ...r.v2 },
+            ]);
+          }
+          return r.v2Works ? 0 : 1;
+        }),
       ),
     );
   rollout

@@ -293,6 +293,8 @@ export class RolloutController {
         workers,
         allV2(m, o),
         operationsSucceed(m, o),
+        // Traffic evidence that enforcement is live in staging.
+        await probeBlocked(db, env, since, now),
       ];
     }
     if (stage === 'PRODUCTION_SOFT_FAIL') {

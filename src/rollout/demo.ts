@@ -48,6 +48,26 @@ export async function simulateTraffic(
 }
 
 /**
+ * What the probe sender records once enforcement is live: the legacy
+ * probe company's attempt blocked (simulated, a minute before `at`).
+ */
+async function blockedProbe(
+  db: Database,
+  environment: DeploymentEnvironment,
+  at: Date,
+): Promise<void> {
+  await db.transaction(operator, (tx) =>
+    tx.query(
+      `INSERT INTO "OperationEvent" (at, environment, "companyId",
+         operation, path, outcome, "errorName", "durationMs", origin)
+       VALUES ($1, $2, 'co_demo_probe', 'EINVOICE_SEND', NULL, 'BLOCKED',
+         'IntegrationRequiredError', 1, 'probe')`,
+      [new Date(at.getTime() - 60_000), environment],
+    ),
+  );
+}
+
+/**
  * A compressed rollout on an in-memory database and a simulated clock:
  * a week of prerequisite flags and traffic, each stage's watch window,
  * production enforcement with a named approval, then a forced breach
@@ -116,6 +136,7 @@ export async function compressedRollout(
     await simulateTraffic(db, 'production', 200, clock.now, 7 * DAY_MS);
     if (!(await step('readiness gate'))) return 1;
     await later(25 * HOUR_MS, 'staging');
+    await blockedProbe(db, 'staging', clock.now);
     if (!(await step('staging accepted'))) return 1;
     await later(25 * HOUR_MS, 'production');
     await step('without approval');

@@ -9,6 +9,8 @@ import {
   type ReadinessSources,
 } from './checks.js';
 import { RolloutController } from './controller.js';
+import { runProbe, type ProbeReport } from './probe.js';
+import { TenantGateError } from '../errors/tenantgate-error.js';
 
 /** Where each environment's flags, ledger and rows live. */
 export interface EnvironmentDatabases {
@@ -125,4 +127,30 @@ export function controllerOf(
     audits: () => environmentAudits(app, dbs),
     logger: app.logger,
   });
+}
+
+/**
+ * Runs the probe of this process's environment through its gate
+ * (TENANTGATE_PROBE_LEGACY_COMPANY and TENANTGATE_PROBE_V2_COMPANY);
+ * CONFIG_INVALID when they are not set.
+ */
+export function probeOf(app: TenantGate): Promise<ProbeReport> {
+  const tenants = app.settings.probe;
+  if (!tenants) {
+    throw new TenantGateError(
+      'CONFIG_INVALID',
+      'TENANTGATE_PROBE_LEGACY_COMPANY and TENANTGATE_PROBE_V2_COMPANY: ' +
+        'both needed to probe',
+      { field: 'TENANTGATE_PROBE_LEGACY_COMPANY', rule: 'required' },
+    );
+  }
+  return runProbe(
+    {
+      gate: app.gate,
+      intermediaries: app.intermediaries,
+      logger: app.logger,
+      environment: app.settings.deploymentEnvironment,
+    },
+    tenants,
+  );
 }

@@ -5,6 +5,8 @@ import type { Logger } from '../logging/logger.js';
 export const DAILY_CHECKS_QUEUE = 'daily-checks';
 /** Hourly rollups of the ledger and the retention setting. */
 export const LEDGER_QUEUE = 'ledger-maintenance';
+/** The rollout probe of this environment. */
+export const PROBE_QUEUE = 'rollout-probe';
 
 /** A job pg-boss runs on a cron schedule, once across all workers. */
 export interface ScheduledJob {
@@ -20,6 +22,8 @@ export interface ScheduleOptions {
   dailyChecksCron?: string;
   /** Default `5 * * * *`: five minutes past each hour. */
   ledgerCron?: string;
+  /** Default every 15 minutes (`0,15,30,45 * * * *`). */
+  probeCron?: string;
   /** Time zone of the crons. Default `Europe/Zagreb`. */
   tz?: string;
 }
@@ -27,6 +31,7 @@ export interface ScheduleOptions {
 export const SCHEDULE_DEFAULTS = {
   dailyChecksCron: '15 3 * * *',
   ledgerCron: '5 * * * *',
+  probeCron: '0,15,30,45 * * * *',
   tz: 'Europe/Zagreb',
 } as const;
 

@@ -11,6 +11,7 @@ import {
   startFiscalWorker,
 } from '../fiscal/fiscal-worker.js';
 import { maintainLedger } from '../metrics/scheduling.js';
+import { probeOf } from '../rollout/platform.js';
 import {
   runDailyChecks,
   webhookAlert,
@@ -19,6 +20,7 @@ import {
 import {
   DAILY_CHECKS_QUEUE,
   LEDGER_QUEUE,
+  PROBE_QUEUE,
   SCHEDULE_DEFAULTS,
   startScheduledJobs,
   type ScheduledJob,
@@ -106,12 +108,25 @@ export async function startWorkerProcess(
   };
 }
 
-/** The daily checks and the ledger maintenance of the platform. */
+/**
+ * The daily checks and the ledger maintenance of the platform, and the
+ * rollout probe where probe companies are configured.
+ */
 export function platformJobs(
   app: TenantGate,
   schedules: ScheduleOptions = {},
 ): ScheduledJob[] {
+  const probe: ScheduledJob[] = app.settings.probe
+    ? [
+        {
+          queue: PROBE_QUEUE,
+          cron: schedules.probeCron ?? SCHEDULE_DEFAULTS.probeCron,
+          run: () => probeOf(app),
+        },
+      ]
+    : [];
   return [
+    ...probe,
     {
       queue: DAILY_CHECKS_QUEUE,
       cron: schedules.dailyChecksCron ?? SCHEDULE_DEFAULTS.dailyChecksCron,

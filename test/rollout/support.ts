@@ -135,8 +135,11 @@ export async function insertHealthy(
   until: Date = NOW,
   spanMs = 6 * DAY_MS,
 ): Promise<void> {
-  // Healthy traffic comes from a live worker on V2 (the registry).
+  // Healthy traffic comes from a live worker on V2 (the registry), and
+  // staging's probe shows enforcement live (its legacy attempt blocked).
   await simulatedV2Worker(db, environment, until);
+  if (environment === 'staging')
+    await insertBlockedProbe(db, environment, until);
   await db.transaction(operator, (tx) =>
     tx.query(
       `INSERT INTO "OperationEvent" (at, environment, "companyId",
@@ -146,6 +149,24 @@ export async function insertHealthy(
          FROM generate_series(0, $4::int - 1) AS i,
               unnest(ARRAY['EINVOICE_SEND', 'FISCALIZATION']) AS op`,
       [until.toISOString(), environment, spanMs / 1000 / count, count],
+    ),
+  );
+}
+
+/** A probe whose legacy attempt was blocked, a minute before `at`. */
+export async function insertBlockedProbe(
+  db: Database,
+  environment: DeploymentEnvironment,
+  at: Date,
+): Promise<void> {
+  await db.transaction(operator, (tx) =>
+    tx.query(
+      `INSERT INTO "OperationEvent" (at, environment, "companyId",
+         operation, path, outcome, "errorName", "durationMs", origin)
+       VALUES ($1::timestamptz - interval '1 minute', $2, 'co_probe',
+         'EINVOICE_SEND', NULL, 'BLOCKED', 'IntegrationRequiredError', 1,
+         'probe')`,
+      [at.toISOString(), environment],
     ),
   );
 }
