@@ -22,6 +22,8 @@ import { printDueList, printRunSummaries } from './cli/reporting-commands.js';
 import { printTable } from './cli/io.js';
 import { readinessOf } from './rollout/platform.js';
 import { formatReadiness } from './rollout/checklist.js';
+import { startMojEracunSimulator } from './sandbox/moj-eracun-simulator.js';
+import { formatEInvoiceDemo, runEInvoiceDemo } from './demo/inbound.js';
 
 /** Exit codes of `npm start -- --once`. */
 const EXIT_READY = 0;
@@ -36,13 +38,17 @@ async function main(argv: string[]): Promise<number> {
   const once = argv.includes('--once');
   const started = performance.now();
   const settings = loadSettings();
+  const mojEracun = await startMojEracunSimulator();
   const simulator = await startEposlovanjeSimulator();
   const f2 = await startFiskalizacija2Simulator();
   const app = await openTenantGate(settings, {
     allowLocalKey: true,
     recordFlags: true,
     register: 'start',
-    endpoints: { EINVOICE_EPOSLOVANJE: simulator.url },
+    endpoints: {
+      EINVOICE_EPOSLOVANJE: simulator.url,
+      EINVOICE_MOJ_ERACUN: mojEracun.url,
+    },
   });
   announce(app, simulator.url);
 
@@ -59,6 +65,11 @@ async function main(argv: string[]): Promise<number> {
   for (const f of traffic.failed) {
     console.log(`  refused: ${f.companyId} ${f.document}: ${f.code}`);
   }
+  const einvoices = await runEInvoiceDemo(app, {
+    eposlovanje: simulator,
+    mojEracun,
+  });
+  console.log(formatEInvoiceDemo(einvoices));
   await fiscalizeOnce(app);
   await reportOnce(app, f2.url);
 
@@ -67,6 +78,7 @@ async function main(argv: string[]): Promise<number> {
   console.log(`\npeak memory ${peakMb} MB`);
   if (once) {
     await app.close();
+    await mojEracun.close();
     await simulator.close();
     await f2.close();
     return ready ? EXIT_READY : EXIT_NOT_READY;
@@ -83,6 +95,7 @@ async function main(argv: string[]): Promise<number> {
   console.log(`ePoslovanje sandbox at ${simulator.url}; Ctrl-C to stop`);
   await waitForSignal();
   await api.close();
+  await mojEracun.close();
   await simulator.close();
   await f2.close();
   await app.close();

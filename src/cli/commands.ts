@@ -18,6 +18,7 @@ import { addRolloutCommands } from './rollout-commands.js';
 import { addUblCommands } from './ubl-commands.js';
 import { addReportingCommands } from './reporting-commands.js';
 import { addWorkerCommands } from './worker-commands.js';
+import { addEInvoiceLifecycleCommands } from './einvoice-commands.js';
 
 /** The `tenantgate` command tree. Each action returns an exit code. */
 export function buildProgram(exit: (code: number) => void): Command {
@@ -49,6 +50,7 @@ export function buildProgram(exit: (code: number) => void): Command {
   addCompanyCommands(program, act);
   addAccountCommands(program, act);
   addEInvoiceCommands(program, act);
+  addEInvoiceLifecycleCommands(program, act);
   addAuditCommands(program, act);
   addFlagCommands(program, act);
   addMetricsCommands(program, act);
