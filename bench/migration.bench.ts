@@ -14,6 +14,7 @@ import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { accountBinding } from '../src/accounts/account-service.js';
 import { runAudit } from '../src/audit/audit.js';
+import { vaultSecretMemory } from '../src/audit/secret-check.js';
 import { PostgresDatabase } from '../src/db/postgres.js';
 import { createLogger } from '../src/logging/logger.js';
 import { adopt } from '../src/migration/adopt.js';
@@ -74,6 +75,14 @@ async function main(): Promise<void> {
   const logger = createLogger('silent');
   const deps = { db, vault, logger };
   const audit = () =>
+    runAudit(db, {
+      accountEnvironment: 'TEST',
+      secretProbe: (a) =>
+        vault.canOpen(a.secretEnvelope, accountBinding(a.companyId, a.id)),
+      secretMemory: vaultSecretMemory(vault),
+    });
+  // The same audit opening every secret: what the memory saves.
+  const auditOpeningAll = () =>
     runAudit(db, {
       accountEnvironment: 'TEST',
       secretProbe: (a) =>
@@ -140,8 +149,15 @@ async function main(): Promise<void> {
 
     const [after, auditAfterMs] = await timed(audit);
     console.log(
-      `audit after: ${auditAfterMs.toFixed(0)} ms, ` +
+      `audit after: ${auditAfterMs.toFixed(0)} ms (target < 2000; ` +
+        'secrets recorded as opening by provisioning are not opened ' +
+        'again), ' +
         after.checks.map((c) => `${c.id}=${c.count}`).join(' '),
+    );
+    const [, openingAllMs] = await timed(auditOpeningAll);
+    console.log(
+      `audit after, opening every secret: ${openingAllMs.toFixed(0)} ms ` +
+        `(memory saves ${(openingAllMs / auditAfterMs).toFixed(1)}x)`,
     );
   } finally {
     await db.close();

@@ -17,6 +17,7 @@ import {
   legacyKeysOf,
   legacyProviderKind,
   readLegacyApiKey,
+  sameSerial,
   type LegacyKeyVault,
 } from './legacy-credentials.js';
 import { accountHoldsKey } from './provision.js';
@@ -597,12 +598,15 @@ async function provisionedCertificateAccounts(
   tx: Queryable,
   certificateIds: string[],
 ) {
-  return tx.query<{
+  const rows = await tx.query<{
     certificateId: string;
     companyId: string;
     accountId: string;
+    accountSerial: string | null;
+    legacySerial: string | null;
   }>(
-    `SELECT f.id AS "certificateId", f."companyId", a.id AS "accountId"
+    `SELECT f.id AS "certificateId", f."companyId", a.id AS "accountId",
+       a."certSerial" AS "accountSerial", f."certSerial" AS "legacySerial"
      FROM "AccountProvenance" p
      JOIN "FiscalCertificate" f
        ON f.id = p."sourceId" AND f."companyId" = p."companyId"
@@ -611,10 +615,10 @@ async function provisionedCertificateAccounts(
      WHERE p.source = 'legacy-fiscal-certificate'
        AND p."sourceId" = ANY($1::text[])
        AND a.kind = 'FISCALIZATION_CIS'
-       AND a.environment = f.environment
-       AND a."certSerial" IS NOT DISTINCT FROM f."certSerial"`,
+       AND a.environment = f.environment`,
     [certificateIds],
   );
+  return rows.filter((r) => sameSerial(r.accountSerial, r.legacySerial));
 }
 
 function unique<T>(values: T[]): T[] {

@@ -76,6 +76,23 @@ export async function legacyCertificatesOf(
   );
 }
 
+/**
+ * Whether two certificate serials are the same number. The account
+ * records the file's serial in decimal; the prior system's row may hold
+ * it in decimal or in hex (with or without colons or `0x`).
+ */
+export function sameSerial(
+  decimal: string | null,
+  legacy: string | null,
+): boolean {
+  if (decimal === null || legacy === null) return decimal === legacy;
+  const text = legacy.trim();
+  if (text === decimal) return true;
+  const hex = text.replace(/^0x/i, '').replace(/:/g, '');
+  if (!/^[0-9a-f]+$/i.test(hex)) return false;
+  return BigInt(`0x${hex}`).toString() === decimal;
+}
+
 /** The binding a legacy certificate's PKCS#12 is sealed with. */
 export function legacyCertificateBinding(companyId: string): SecretBinding {
   return { purpose: 'legacy-fiscal-certificate', companyId };

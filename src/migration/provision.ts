@@ -22,6 +22,7 @@ import {
   legacyCompaniesAfter,
   legacyProviderKind,
   readLegacyApiKey,
+  sameSerial,
   type LegacyCertificate,
   type LegacyCompany,
   type LegacyKeyVault,
@@ -53,6 +54,7 @@ export type ProvisionReason =
   | 'legacy-certificate-without-file'
   | 'legacy-certificate-unreadable'
   | 'legacy-certificate-oib-mismatch'
+  | 'legacy-certificate-serial-mismatch'
   | 'account-exists-other-certificate'
   | 'account-created-concurrently';
 
@@ -633,6 +635,14 @@ function usableCertificate(
   }
   if (info.oib !== company.oib) {
     return { reason: 'legacy-certificate-oib-mismatch' };
+  }
+  // The row and its file disagree: which one the platform signed with
+  // is unknown, and the backfill's proof (same serial) would not hold.
+  if (
+    cert.certSerial !== null &&
+    !sameSerial(info.serialDecimal, cert.certSerial)
+  ) {
+    return { reason: 'legacy-certificate-serial-mismatch' };
   }
   return { envelope: cert.encryptedP12, info };
 }

@@ -4,7 +4,8 @@ import { expect, it } from 'vitest';
 import { accountBinding } from '../../src/accounts/account-service.js';
 import { secretDigest } from '../../src/audit/secret-check.js';
 import { operator, owner, type Database } from '../../src/db/database.js';
-import { packPkcs12 } from '../../src/fiscal/pkcs12.js';
+import { openPkcs12, packPkcs12 } from '../../src/fiscal/pkcs12.js';
+import { backfill } from '../../src/migration/backfill.js';
 import {
   provision,
   type ProvisionReport,
@@ -22,6 +23,13 @@ function packed(name: string, password: string): Buffer {
   return packPkcs12(readFileSync(new URL(name, CERTS)), password);
 }
 
+/** The fixture's serial in hex, as the prior system's rows hold it. */
+function hexSerial(name: string, password: string): string {
+  const { info } = openPkcs12(readFileSync(new URL(name, CERTS)), password);
+  return BigInt(info.serialDecimal).toString(16);
+}
+
+const TENANT_A_SERIAL = hexSerial('tenant-a.p12', 'demo-pass-A');
 const TENANT_A = () => packed('tenant-a.p12', 'demo-pass-A');
 const TENANT_B = () => packed('tenant-b-legacy.p12', 'demo-pass-B');
 const EXPIRED_C = () => packed('tenant-c-expired.p12', 'demo-pass-C');
@@ -60,6 +68,7 @@ async function companyWithCertificate(
       : vault.seal(p12, legacyBinding(options.sealFor ?? companyId));
   const certId = await legacyCertificate(db, companyId, {
     encryptedP12: envelope,
+    certSerial: null,
     ...options.fields,
   });
   return { companyId, certId };
@@ -109,6 +118,7 @@ describeEachDatabase('provisioning legacy CIS certificates', ({ db }) => {
     const { companyId, certId } = await companyWithCertificate(
       db(),
       TENANT_A(),
+      { fields: { certSerial: TENANT_A_SERIAL } },
     );
 
     const dry = await run(false);
@@ -197,6 +207,47 @@ describeEachDatabase('provisioning legacy CIS certificates', ({ db }) => {
       'legacy-certificate-unreadable',
     );
     expect(await cisAccountsOf(db(), companyId)).toEqual([]);
+  });
+
+  it('refuses a row whose serial is not its file’s', async () => {
+    const { companyId } = await companyWithCertificate(db(), TENANT_A(), {
+      fields: { certSerial: 'abcdef0123' },
+    });
+
+    const report = await run(true);
+
+    expect(itemOf(report, companyId)?.reason).toBe(
+      'legacy-certificate-serial-mismatch',
+    );
+    expect(await cisAccountsOf(db(), companyId)).toEqual([]);
+  });
+
+  it('lets the backfill link the fiscal requests signed with that certificate', async () => {
+    const { companyId, certId } = await companyWithCertificate(
+      db(),
+      TENANT_A(),
+      { fields: { certSerial: TENANT_A_SERIAL } },
+    );
+    const requestId = `fr_${companyId}`;
+    await db().transaction(operator, (tx) =>
+      tx.query(
+        `INSERT INTO "FiscalRequest" (id, "companyId", status,
+           "certificateId") VALUES ($1, $2, 'SUCCESS', $3)`,
+        [requestId, companyId, certId],
+      ),
+    );
+    await run(true);
+
+    await backfill(deps(), { apply: true, accountEnvironment: 'TEST' });
+
+    const [account] = await cisAccountsOf(db(), companyId);
+    const linked = await db().transaction(operator, (tx) =>
+      tx.query<{ integrationAccountId: string | null }>(
+        'SELECT "integrationAccountId" FROM "FiscalRequest" WHERE id = $1',
+        [requestId],
+      ),
+    );
+    expect(linked[0]?.integrationAccountId).toBe(account?.id);
   });
 
   it('reports a certificate row without a file', async () => {
