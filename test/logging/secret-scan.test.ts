@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -69,6 +70,18 @@ describe('Item 8: the whole suite is scanned for secrets', () => {
     expect(leaks.map((l) => l.label)).toEqual(['test master key']);
     expect(leaks[0]?.excerpt).toContain('[SECRET: test master key]');
     expect(JSON.stringify(leaks)).not.toContain(key);
+  });
+
+  it('finds a vault key list in any test, registered or not', () => {
+    const keys = `v1:${randomBytes(32).toString('base64')}`;
+    const scan = new SecretScan();
+    scan.add('log', `{"event":"config.loaded","keys":"${keys}"}`);
+
+    const leaks = scan.leaks(knownSecrets());
+
+    expect(leaks.map((l) => l.label)).toEqual([
+      'vault master key list (TENANTGATE_VAULT_KEYS)',
+    ]);
   });
 
   it('allows an issued API token in a response, never in a log', () => {

@@ -70,6 +70,10 @@ export function knownSecrets(): KnownSecret[] {
       allowedInResponses: true,
     },
     { label: 'PEM private key', pattern: /-----BEGIN [A-Z ]*PRIVATE KEY-----/ },
+    {
+      label: 'vault master key list (TENANTGATE_VAULT_KEYS)',
+      pattern: /v\d+:[A-Za-z0-9+/]{43}=/,
+    },
     ...registered,
   ];
 }
