@@ -10,8 +10,10 @@ import { latestCheckRuns } from '../../src/workers/scheduled-checks.js';
 import {
   DAILY_CHECKS_QUEUE,
   LEDGER_QUEUE,
+  PROBE_QUEUE,
 } from '../../src/workers/scheduled-jobs.js';
 import {
+  platformJobs,
   startWorkerProcess,
   type WorkerProcess,
 } from '../../src/workers/worker-process.js';
@@ -44,6 +46,24 @@ describe('tenantgate worker: the embedded database', () => {
       code: 'CONFIG_INVALID',
       details: { field: 'DATABASE_URL' },
     });
+  });
+
+  it('schedules the probe only where probe companies are configured', () => {
+    const queues = (env: Record<string, string>) =>
+      platformJobs({ settings: loadSettings(env) } as TenantGate).map(
+        (j) => `${j.queue} ${j.cron}`,
+      );
+
+    expect(queues({})).toEqual([
+      `${DAILY_CHECKS_QUEUE} 15 3 * * *`,
+      `${LEDGER_QUEUE} 5 * * * *`,
+    ]);
+    expect(
+      queues({
+        TENANTGATE_PROBE_LEGACY_COMPANY: 'co_probe_legacy',
+        TENANTGATE_PROBE_V2_COMPANY: 'co_probe_v2',
+      }),
+    ).toContain(`${PROBE_QUEUE} 0,15,30,45 * * * *`);
   });
 });
 
