@@ -35,8 +35,9 @@ import { prepareReceipt } from '../src/fiscal/receipt.js';
 import { signedRacunZahtjev } from '../src/fiscal/signed-request.js';
 import {
   createFiscalQueue,
-  enqueueReceipt,
+  enqueueReceipts,
 } from '../src/fiscal/fiscal-worker.js';
+import type { ReceiptInput } from '../src/fiscal/receipt.js';
 import { StaticFlagSource } from '../src/flags/env-flags.js';
 import { createLogger } from '../src/logging/logger.js';
 import { startCisSimulator } from '../src/sandbox/cis-simulator.js';
@@ -206,25 +207,30 @@ async function main(url: string) {
     const base = Date.parse('2026-05-15T08:00:00Z');
 
     const start = performance.now();
-    // Receipts arrive from many tills at once: 16 concurrent enqueuers.
+    // Receipts arrive from tills in batches of 50, 4 batches at once.
+    const input = (i: number): ReceiptInput => ({
+      oib: '12345678903',
+      inVatSystem: true,
+      issuedAt: new Date(base + i * 1000),
+      sequenceMark: 'P',
+      number: String(i + 1),
+      premises: 'BENCH1',
+      device: '1',
+      vat: [{ rate: '25.00', base: '80.00', amount: '20.00' }],
+      total: '100.00',
+      paymentMethod: 'K',
+      operatorOib: '24715430428',
+    });
     let next = 0;
-    const enqueueOne = (i: number) =>
-      enqueueReceipt(deps, company.id, {
-        oib: '12345678903',
-        inVatSystem: true,
-        issuedAt: new Date(base + i * 1000),
-        sequenceMark: 'P',
-        number: String(i + 1),
-        premises: 'BENCH1',
-        device: '1',
-        vat: [{ rate: '25.00', base: '80.00', amount: '20.00' }],
-        total: '100.00',
-        paymentMethod: 'K',
-        operatorOib: '24715430428',
-      });
     await Promise.all(
-      Array.from({ length: 16 }, async () => {
-        while (next < receipts) await enqueueOne(next++);
+      Array.from({ length: 4 }, async () => {
+        while (next < receipts) {
+          const from = next;
+          next = Math.min(receipts, next + 50);
+          const batch = [];
+          for (let i = from; i < next; i++) batch.push(input(i));
+          await enqueueReceipts(deps, company.id, batch);
+        }
       }),
     );
     const enqueued = (performance.now() - start) / 1000;

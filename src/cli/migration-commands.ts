@@ -22,6 +22,7 @@ import {
 } from '../migration/format.js';
 import { harden, rollbackHardening } from '../migration/harden.js';
 import { provision } from '../migration/provision.js';
+import { unlinkWrongLinks, type UnlinkReport } from '../migration/unlink.js';
 import { invalidInput } from '../errors/tenantgate-error.js';
 import { printJson } from './io.js';
 
@@ -98,6 +99,32 @@ export function addMigrationCommands(program: Command, act: Act): void {
           );
           if (o.json) printJson(report);
           else console.log(formatBackfillReport(report));
+          return 0;
+        }),
+      ),
+    );
+
+  program
+    .command('unlink')
+    .description(
+      'remove links to accounts that cannot have served the row ' +
+        '(another company, wrong kind)',
+    )
+    .option('--apply', 'remove the links (default: dry run, report only)')
+    .option('--batch-size <n>', 'rows per transaction', '1000')
+    .option('--json', 'print JSON')
+    .action(
+      act(async (o) =>
+        withApp(async (app) => {
+          const report = await unlinkWrongLinks(
+            { db: app.db, logger: app.logger },
+            {
+              apply: Boolean(o.apply),
+              batchSize: positiveInt('batch-size', o.batchSize),
+            },
+          );
+          if (o.json) printJson(report);
+          else console.log(formatUnlinkReport(report));
           return 0;
         }),
       ),
@@ -232,4 +259,29 @@ function positiveInt(field: string, value: string): number {
   const n = Number(value);
   if (Number.isInteger(n) && n > 0) return n;
   throw invalidInput(field, 'positive-integer', `${field}: a whole number > 0`);
+}
+
+function formatUnlinkReport(report: UnlinkReport): string {
+  const lines = [
+    `unlink (${report.mode}) ${report.runId}`,
+    `wrong links: ${report.links.length}` +
+      (report.mode === 'apply'
+        ? `, removed ${report.unlinked}, changed meanwhile ` +
+          `${report.skippedConcurrently}`
+        : ''),
+  ];
+  for (const [reason, n] of Object.entries(report.byReason)) {
+    lines.push(`  ${reason}: ${n}`);
+  }
+  for (const link of report.links.slice(0, 50)) {
+    lines.push(
+      `  ${link.table} ${link.id} (company ${link.companyId}) -> ` +
+        `${link.integrationAccountId} (${link.accountKind}, company ` +
+        `${link.accountCompanyId}): ${link.reason}`,
+    );
+  }
+  if (report.links.length > 50) {
+    lines.push(`  … ${report.links.length - 50} more (--json for all)`);
+  }
+  return lines.join('\n');
 }

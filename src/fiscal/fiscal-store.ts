@@ -136,6 +136,29 @@ export async function insertQueued(
   );
 }
 
+/** Inserts many QUEUED rows in one statement (a backlog, a batch). */
+export async function insertQueuedMany(
+  tx: Queryable,
+  rows: {
+    id: string;
+    companyId: string;
+    invoiceNumber: string;
+    issuedAt: Date;
+    receipt: StoredReceipt;
+  }[],
+): Promise<void> {
+  if (rows.length === 0) return;
+  await tx.query(
+    `INSERT INTO "FiscalRequest" (id, "companyId", "messageType", status,
+       "invoiceNumber", "issuedAt", receipt)
+     SELECT r.id, r."companyId", 'RACUN', 'QUEUED', r."invoiceNumber",
+            r."issuedAt", r.receipt
+       FROM jsonb_to_recordset($1::jsonb) AS r(id text, "companyId" text,
+            "invoiceNumber" text, "issuedAt" timestamptz, receipt jsonb)`,
+    [JSON.stringify(rows)],
+  );
+}
+
 /** Records the outcome of one send attempt. */
 export async function recordOutcome(
   tx: Queryable,

@@ -7,6 +7,7 @@ import { receiptNumber, type FiscalService } from './fiscal-service.js';
 import {
   findRequest,
   insertQueued,
+  insertQueuedMany,
   receiptFromStore,
   storedReceipt,
 } from './fiscal-store.js';
@@ -32,11 +33,11 @@ export interface WorkerOptions {
   /** Polling loops of this process. Default 2. */
   concurrency?: number;
   /**
-   * Jobs one loop fetches and runs at once. Default 8. pg-boss polls at
-   * most every 0.5 s per loop, so this sets the ceiling of throughput.
+   * Jobs one loop keeps running at once. Default 8. A loop fetches again
+   * as soon as half of them are done, not when the slowest is.
    */
   batchSize?: number;
-  /** How often an idle worker polls, seconds. Default 0.5. */
+  /** How often an idle loop polls, seconds. Default 0.5. */
   pollingIntervalSeconds?: number;
 }
 
@@ -93,49 +94,131 @@ export async function enqueueReceipt(
 }
 
 /**
+ * Queues many receipts of one company at once (a till's backlog): all
+ * are checked first (INVALID_INPUT, nothing queued), then stored QUEUED
+ * in one statement and their jobs inserted in one call. Returns the
+ * rows' ids in input order.
+ */
+export async function enqueueReceipts(
+  deps: FiscalQueueDeps,
+  companyId: string,
+  inputs: ReceiptInput[],
+): Promise<string[]> {
+  const rows = inputs.map((input) => {
+    const receipt = prepareReceipt(input);
+    return {
+      id: `fr_${randomUUID()}`,
+      companyId,
+      invoiceNumber: receiptNumber(receipt),
+      issuedAt: receipt.issuedAt,
+      receipt: storedReceipt(receipt),
+    };
+  });
+  if (rows.length === 0) return [];
+  await deps.db.transaction(tenant(companyId), (tx) =>
+    insertQueuedMany(tx, rows),
+  );
+  await deps.boss.insert(
+    rows.map((row) => ({
+      name: FISCAL_QUEUE,
+      data: { requestId: row.id, companyId } satisfies FiscalJob,
+      singletonKey: row.id,
+    })),
+  );
+  return rows.map((row) => row.id);
+}
+
+/**
  * Works the queue: QUEUED → PROCESSING → SUCCESS, FAILED (retried by
  * pg-boss with backoff while CIS is unavailable or a reply was lost) or
- * DEAD (CIS refused it; not retried). Returns a stop function.
+ * DEAD (CIS refused it; not retried). Each loop keeps up to `batchSize`
+ * jobs running and fetches more (`boss.fetch`) once half of them are
+ * done, completing or failing each job on its own; pg-boss keeps
+ * retries, backoff and expiry. Returns a stop function that waits for
+ * the running jobs.
  */
 export async function startFiscalWorker(
   deps: FiscalQueueDeps,
   options: WorkerOptions = {},
 ): Promise<() => Promise<void>> {
   const log = deps.logger.child({ worker: FISCAL_QUEUE });
-  const ids: string[] = [];
+  const size = options.batchSize ?? 8;
+  const idleMs = (options.pollingIntervalSeconds ?? 0.5) * 1000;
+  const state = { stopping: false, wake: new Set<() => void>() };
+  const loops: Promise<void>[] = [];
   for (let i = 0; i < (options.concurrency ?? 2); i++) {
-    ids.push(
-      await deps.boss.work<FiscalJob>(
-        FISCAL_QUEUE,
-        {
-          batchSize: options.batchSize ?? 8,
-          includeMetadata: true,
-          pollingIntervalSeconds: options.pollingIntervalSeconds ?? 0.5,
-        },
-        async (jobs) => {
-          // One failed job must not fail the batch: fail it alone so
-          // pg-boss retries just that one; the rest complete.
-          await Promise.all(
-            jobs.map((job) =>
-              runJob(
-                deps,
-                log,
-                job.data,
-                job.retryCount >= job.retryLimit,
-              ).catch((error: unknown) =>
-                deps.boss.fail(FISCAL_QUEUE, job.id, {
-                  message: error instanceof Error ? error.message : 'failed',
-                }),
-              ),
-            ),
-          );
-        },
-      ),
-    );
+    loops.push(workLoop(deps, log, size, idleMs, state));
   }
   return async () => {
-    for (const id of ids) await deps.boss.offWork({ id });
+    state.stopping = true;
+    for (const wake of state.wake) wake();
+    await Promise.all(loops);
   };
+}
+
+async function workLoop(
+  deps: FiscalQueueDeps,
+  log: Logger,
+  size: number,
+  idleMs: number,
+  state: { stopping: boolean; wake: Set<() => void> },
+): Promise<void> {
+  const running = new Set<Promise<void>>();
+  while (!state.stopping) {
+    let jobs: PgBoss.JobWithMetadata<FiscalJob>[] = [];
+    if (running.size <= size / 2) {
+      try {
+        jobs = await deps.boss.fetch<FiscalJob>(FISCAL_QUEUE, {
+          batchSize: size - running.size,
+          includeMetadata: true,
+        });
+      } catch (error) {
+        log.error({
+          event: 'fiscal.fetch_failed',
+          reason: error instanceof Error ? error.message : String(error),
+        });
+      }
+    }
+    for (const job of jobs) {
+      const done = runJob(deps, log, job.data, job.retryCount >= job.retryLimit)
+        .then(
+          () => deps.boss.complete(FISCAL_QUEUE, job.id),
+          // One failed job must not fail the others: pg-boss retries
+          // just this one.
+          (error: unknown) =>
+            deps.boss.fail(FISCAL_QUEUE, job.id, {
+              message: error instanceof Error ? error.message : 'failed',
+            }),
+        )
+        .catch((error: unknown) =>
+          log.error({
+            event: 'fiscal.job_state_failed',
+            jobId: job.id,
+            reason: error instanceof Error ? error.message : String(error),
+          }),
+        )
+        .finally(() => running.delete(done));
+      running.add(done);
+    }
+    if (running.size > size / 2) {
+      await Promise.race(running);
+    } else if (jobs.length === 0) {
+      // Idle: poll again later, or as soon as a running job ends.
+      await Promise.race([
+        new Promise<void>((resolve) => {
+          const wake = () => {
+            clearTimeout(timer);
+            state.wake.delete(wake);
+            resolve();
+          };
+          const timer = setTimeout(wake, idleMs);
+          state.wake.add(wake);
+        }),
+        ...running,
+      ]);
+    }
+  }
+  await Promise.all(running);
 }
 
 async function runJob(

@@ -3,10 +3,11 @@ import { readFileSync } from 'node:fs';
 import forge from 'node-forge';
 import type { TenantGate } from '../app.js';
 import { zagrebDate } from '../calendar/croatian-calendar.js';
-import { tenant } from '../db/database.js';
+import { operator, tenant } from '../db/database.js';
 import { DEMO_TENANTS } from '../demo/platform.js';
 import { isTenantGateError } from '../errors/tenantgate-error.js';
 import { ReportingClient } from './client.js';
+import { REPORTABLE_STATUSES } from './obligations.js';
 import {
   ReportingService,
   type DueList,
@@ -30,10 +31,10 @@ export interface DemoReporting {
  * platform sent (src/demo/platform.ts) are reported to the simulator at
  * `url` and the due-list is returned for printing.
  *
- * - Each demo tenant with e-invoices gets a FISCALIZATION_CIS account
- *   on its first run, from a certificate issued for its OIB by the
- *   fixture demo CA (fixtures/cis/certs/demo-ca.*): the gate signs
- *   reports with the company's own certificate.
+ * - Each demo company with e-invoices to report and no CIS certificate
+ *   gets a FISCALIZATION_CIS account, from a certificate issued for its
+ *   OIB by the fixture demo CA (fixtures/cis/certs/demo-ca.*): the gate
+ *   signs reports with the company's own certificate.
  * - Drava's intermediary account is set to `taxReporting: INTERMEDIARY`,
  *   so its e-invoices are left to ePoslovanje and never sent.
  * - On the first run one payment of Sava's first e-invoice is
@@ -75,18 +76,13 @@ export async function reportDemoEInvoices(
 
 async function ensureCertificates(app: TenantGate): Promise<number> {
   let created = 0;
-  for (const tenant of DEMO_TENANTS) {
-    if (tenant.setup === 'nothing') continue;
-    const company = await app.companies.findByOib(tenant.oib);
-    if (!company) continue;
-    const accounts = await app.accounts.list(company.id);
-    if (accounts.some((a) => a.kind === 'FISCALIZATION_CIS')) continue;
+  for (const company of await demoCompaniesWithoutCertificate(app)) {
     const password = randomBytes(12).toString('base64url');
     try {
       await app.accounts.createCertificateAccount({
         companyId: company.id,
         environment: app.settings.accountEnvironment,
-        p12: issueDemoCertificate(tenant.name, tenant.oib, password),
+        p12: issueDemoCertificate(company.name, company.oib, password),
         password,
       });
       created++;
@@ -95,6 +91,31 @@ async function ensureCertificates(app: TenantGate): Promise<number> {
     }
   }
   return created;
+}
+
+/**
+ * Demo companies (`demo-…`) with e-invoices to report and no CIS
+ * certificate at all. Kupa, the misconfigured tenant, has none to
+ * report (its only send was refused) and stays without one.
+ */
+async function demoCompaniesWithoutCertificate(
+  app: TenantGate,
+): Promise<{ id: string; name: string; oib: string }[]> {
+  return app.db.transaction(operator, (tx) =>
+    tx.query<{ id: string; name: string; oib: string }>(
+      `SELECT c.id, c.name, c.oib FROM "Company" c
+        WHERE c.id LIKE 'demo-%' AND c."fiscalCertificateEncrypted" IS NULL
+          AND NOT EXISTS (
+            SELECT 1 FROM "IntegrationAccount" a
+             WHERE a."companyId" = c.id AND a.kind = 'FISCALIZATION_CIS')
+          AND EXISTS (
+            SELECT 1 FROM "EInvoice" e
+             WHERE e."companyId" = c.id
+               AND (e.direction = 'INBOUND' OR e.status = ANY($1::text[])))
+        ORDER BY c.id`,
+      [[...REPORTABLE_STATUSES]],
+    ),
+  );
 }
 
 async function leaveDravaToItsIntermediary(app: TenantGate): Promise<void> {

@@ -211,6 +211,42 @@ describeEachDatabase('inbound polling', ({ db }) => {
     expect(await cursorOf(p, tenant)).toBe('5');
   });
 
+  it('moves nothing during an outage and records it', async () => {
+    const p = platform();
+    const tenant = await companyWithAccount(p);
+    inject(p, tenant, 3);
+    await inboundOf(p).poll({ companyId: tenant.company.id }, { maxPages: 1 });
+    // Nothing listens on port 9 of the loopback: the service is down.
+    const down = createEposlovanjeClient({
+      baseUrl: 'http://127.0.0.1:9',
+      softwareId: 'TenantGate-test',
+      pageSize: 2,
+    });
+    const offline = new InboundService({
+      db: p.db,
+      gate: p.gate,
+      intermediaries: { client: () => down },
+      logger: p.logger,
+    });
+
+    const result = await offline.poll({ companyId: tenant.company.id });
+    const state = await inboundOf(p).syncState({
+      companyId: tenant.company.id,
+      accountId: tenant.account?.id ?? null,
+      kind: 'EINVOICE_EPOSLOVANJE',
+    });
+    const after = await inboundOf(p).poll({ companyId: tenant.company.id });
+
+    expect(result.error?.code).toBe('COUNTERPART_UNAVAILABLE');
+    expect(state).toMatchObject({
+      cursor: '2',
+      documentsReceived: 2,
+      lastError: expect.objectContaining({ code: 'COUNTERPART_UNAVAILABLE' }),
+    });
+    expect(after).toMatchObject({ received: 1, duplicates: 0 });
+    expect(await inboundRows(p, tenant)).toHaveLength(3);
+  });
+
   it('stores nothing of a page whose document fetch fails midway', async () => {
     const p = platform();
     const tenant = await companyWithAccount(p);

@@ -14,6 +14,7 @@ import {
 import {
   createFiscalQueue,
   enqueueReceipt,
+  enqueueReceipts,
   startFiscalWorker,
 } from '../../src/fiscal/fiscal-worker.js';
 import { receiptFromStore } from '../../src/fiscal/fiscal-store.js';
@@ -164,6 +165,59 @@ describeEachDatabase(
         await stop();
       }
     }, 60_000);
+
+    it('a backlog queued in one call reaches SUCCESS, one JIR each', async () => {
+      const deps = { db, boss, fiscal: serviceWith(client), logger };
+      const numbers = Array.from({ length: 12 }, (_, i) => String(501 + i));
+      const ids = await enqueueReceipts(
+        deps,
+        companyId,
+        numbers.map((number) => receiptOf({ number })),
+      );
+      const queued = await rowsOf(ids);
+      expect(queued.map((r) => r.status)).toEqual(numbers.map(() => 'QUEUED'));
+
+      const stop = await startFiscalWorker(deps, {
+        concurrency: 2,
+        batchSize: 4,
+      });
+      try {
+        const done = await until(async () => {
+          const rows = await rowsOf(ids);
+          return rows.every((r) => r.status === 'SUCCESS') ? rows : undefined;
+        });
+        expect(new Set(done.map((r) => r.jir)).size).toBe(12);
+        expect(done.map((r) => r.invoiceNumber).sort()).toEqual(
+          numbers.map((n) => `${n}/POSL1/2`).sort(),
+        );
+      } finally {
+        await stop();
+      }
+    }, 60_000);
+
+    it('a backlog with one bad receipt queues nothing, naming the field', async () => {
+      const deps = { db, boss, fiscal: serviceWith(client), logger };
+      const before = await db.transaction(operator, (tx) =>
+        tx.query<{ n: number }>(
+          'SELECT count(*)::int AS n FROM "FiscalRequest"',
+        ),
+      );
+      await expect(
+        enqueueReceipts(deps, companyId, [
+          receiptOf({ number: '601' }),
+          receiptOf({ number: '602', total: '1234,50' }),
+        ]),
+      ).rejects.toMatchObject({
+        code: 'INVALID_INPUT',
+        details: { field: 'total' },
+      });
+      const after = await db.transaction(operator, (tx) =>
+        tx.query<{ n: number }>(
+          'SELECT count(*)::int AS n FROM "FiscalRequest"',
+        ),
+      );
+      expect(after[0]?.n).toBe(before[0]?.n);
+    });
 
     it('a job out of retries leaves its row DEAD with a deadline', async () => {
       const deps = { db, boss, fiscal: serviceWith(client), logger };

@@ -97,7 +97,7 @@ describe('Item 8: the whole suite is scanned for secrets', () => {
     ]);
   });
 
-  it('fails a test file whose log or response carries a secret', async () => {
+  it('fails a test file whose log, response or child output has a secret', async () => {
     const { code, output } = await runFixtures();
 
     expect(code).not.toBe(0);
@@ -105,6 +105,9 @@ describe('Item 8: the whole suite is scanned for secrets', () => {
     expect(output).toContain('[SECRET: PKCS#12 password tenant-a.p12]');
     expect(output).toContain('planted-response.fixture.ts');
     expect(output).toContain('[SECRET: intermediary API key (newApiKey)]');
+    expect(output).toContain('planted-output.fixture.ts');
+    expect(output).toContain('output: PKCS#12 password tenant-b-legacy.p12');
+    expect(output).toContain('output: PKCS#12 password tenant-c-expired.p12');
     expect(output).not.toContain('with demo-pass-A');
     expect(output).not.toContain('0123456789abcdef01234567"');
   }, 60_000);

@@ -10,8 +10,9 @@ export interface KnownSecret {
   value?: string;
   pattern?: RegExp;
   /**
-   * True where an API response may carry it by design (a token is
-   * shown once, when it is issued). Logs never may. Default false.
+   * True where an API response or a CLI's output may carry it by
+   * design (a token is shown once, when it is issued). Logs never may.
+   * Default false.
    */
   allowedInResponses?: boolean;
 }

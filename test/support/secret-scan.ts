@@ -1,7 +1,10 @@
 import type { KnownSecret } from './known-secrets.js';
 
-/** Where scanned text came from. */
-export type ScanSource = 'log' | 'response';
+/**
+ * Where scanned text came from: a log line, a body `fetch` received, or
+ * what a child process (a CLI command) printed.
+ */
+export type ScanSource = 'log' | 'response' | 'output';
 
 /** A known secret found in scanned text. */
 export interface Leak {
@@ -51,7 +54,7 @@ export class SecretScan {
     const found: Leak[] = [];
     for (const { source, text } of this.texts) {
       for (const secret of secrets) {
-        if (source === 'response' && secret.allowedInResponses) continue;
+        if (source !== 'log' && secret.allowedInResponses) continue;
         const at = indexOf(text, secret);
         if (at === null) continue;
         found.push({ source, label: secret.label, excerpt: excerpt(text, at) });
