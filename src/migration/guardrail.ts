@@ -22,6 +22,12 @@ export const LEGACY_ADAPTERS: readonly string[] = [
   'src/migration/backfill.ts',
   // builds a prior-system database with legacy credentials (demo, bench)
   'src/migration/legacy-demo.ts',
+  // V1 inbound fan-out: which companies still poll on a legacy key
+  'src/einvoice/inbound-worker.ts',
+  // who reports a V1 company's e-invoices follows its legacy provider
+  'src/reporting/report-store.ts',
+  // the reporting demo leaves tenants on a legacy certificate alone
+  'src/reporting/demo.ts',
   // the HTTP company view names the legacy provider (never a secret)
   'src/api/schemas.ts',
   // names the legacy columns and variables in order to find them
