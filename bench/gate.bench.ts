@@ -26,10 +26,14 @@ import { tenant, type Database } from '../src/db/database.js';
 import { migrate } from '../src/db/migrate.js';
 import { PgliteDatabase } from '../src/db/pglite.js';
 import { PostgresDatabase } from '../src/db/postgres.js';
-import { eventInsert } from '../src/enforcement/attempt-statements.js';
+import {
+  eventInsert,
+  singleEventInsert,
+} from '../src/enforcement/attempt-statements.js';
 import { EnforcementGate } from '../src/enforcement/gate.js';
 import { RouteCache } from '../src/enforcement/route-cache.js';
 import { StaticFlagSource } from '../src/flags/env-flags.js';
+import type { OperationEvent } from '../src/events/operation-event.js';
 import { createLogger } from '../src/logging/logger.js';
 import { parseKeyList } from '../src/vault/key-ring.js';
 import { Vault } from '../src/vault/vault.js';
@@ -122,54 +126,70 @@ async function benchGate(db: Database, name: string, raw: Raw) {
       { execute: async (route) => route.decision.path },
     );
 
-  const event = eventInsert(
-    {
-      environment: 'staging',
-      companyId: company.id,
-      integrationAccountId: account.id,
-      operation: 'EINVOICE_SEND',
-      kind: 'EINVOICE_EPOSLOVANJE',
-      path: 'V2',
-      outcome: 'SUCCESS',
-      wouldBlock: false,
-      fallback: false,
-      errorName: null,
-      errorCode: null,
-      errorLayer: null,
-      durationMs: 0,
-      origin: 'probe',
-      actor: null,
-      correlationId: null,
-      documentId: null,
-    },
-    { checkAccount: true },
-  );
-  const [bare, scoped, floor, batch, gatedCold, gatedWarm] = await measureAll([
-    { label: 'bare primary-key lookup', fn: () => rawLookup(account.id) },
-    {
-      label: 'tenant-scoped primary-key lookup',
-      fn: () =>
-        db.batch(tenant(company.id), [
-          {
-            sql: 'SELECT id, "companyId", status FROM "IntegrationAccount" WHERE id = $1',
-            params: [account.id],
-          },
-        ]),
-    },
-    { label: 'one durable insert (commit floor)', fn: rawInsert },
-    {
-      label: 'event batch alone (tenant, durable)',
-      fn: () => db.batch(tenant(company.id), [event]),
-    },
-    { label: 'gate, cold (resolve every time)', fn: operation(cold) },
-    { label: 'gate, warm (route cache)', fn: operation(warm) },
-  ]);
-  if (!bare || !scoped || !floor || !batch || !gatedCold || !gatedWarm) {
+  const facts: OperationEvent = {
+    environment: 'staging',
+    companyId: company.id,
+    integrationAccountId: account.id,
+    operation: 'EINVOICE_SEND',
+    kind: 'EINVOICE_EPOSLOVANJE',
+    path: 'V2',
+    outcome: 'SUCCESS',
+    wouldBlock: false,
+    fallback: false,
+    errorName: null,
+    errorCode: null,
+    errorLayer: null,
+    durationMs: 0,
+    origin: 'probe',
+    actor: null,
+    correlationId: null,
+    documentId: null,
+  };
+  const event = eventInsert(facts, { checkAccount: true });
+  const single = singleEventInsert(facts, { checkAccount: true });
+  const runSingle = db.single?.bind(db);
+  const [bare, scoped, floor, batch, alone, gatedCold, gatedWarm] =
+    await measureAll([
+      { label: 'bare primary-key lookup', fn: () => rawLookup(account.id) },
+      {
+        label: 'tenant-scoped primary-key lookup',
+        fn: () =>
+          db.batch(tenant(company.id), [
+            {
+              sql: 'SELECT id, "companyId", status FROM "IntegrationAccount" WHERE id = $1',
+              params: [account.id],
+            },
+          ]),
+      },
+      { label: 'one durable insert (commit floor)', fn: rawInsert },
+      {
+        label: 'event batch alone (tenant, durable)',
+        fn: () => db.batch(tenant(company.id), [event]),
+      },
+      {
+        label: 'event statement alone (self-scoped)',
+        fn: async () => {
+          const rows = await runSingle?.(tenant(company.id), single);
+          if (!rows?.length) await db.batch(tenant(company.id), [event]);
+        },
+      },
+      { label: 'gate, cold (resolve every time)', fn: operation(cold) },
+      { label: 'gate, warm (route cache)', fn: operation(warm) },
+    ]);
+  if (
+    !bare ||
+    !scoped ||
+    !floor ||
+    !batch ||
+    !alone ||
+    !gatedCold ||
+    !gatedWarm
+  ) {
     throw new Error('a variant was not measured');
   }
   const { hits, misses } = routes.status();
   await routes.stop();
-  print(name, bare, [scoped, floor, batch, gatedCold, gatedWarm]);
+  print(name, bare, [scoped, floor, batch, alone, gatedCold, gatedWarm]);
   const ratio = (a: Measured, key: 'mean' | 'p50') =>
     (a[key] / bare[key]).toFixed(2);
   console.log(

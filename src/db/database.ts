@@ -22,6 +22,8 @@ export type Scope =
 
 export const APP_ROLE = 'tenantgate_app';
 export const OPERATOR_ROLE = 'tenantgate_operator';
+/** The setting row-level security reads: the tenant's company id. */
+export const TENANT_SETTING = 'app.company_id';
 
 /** One statement of a batch: SQL with `$n` placeholders and values. */
 export interface Statement {
@@ -43,12 +45,25 @@ export interface Database {
    * the hot path of the gate uses it.
    */
   batch(scope: Scope, statements: readonly Statement[]): Promise<unknown[][]>;
+  /**
+   * Runs one statement that scopes itself (see `selfScope`) on its own, as its
+   * own transaction: no BEGIN, SET LOCAL ROLE or COMMIT around it, so it
+   * costs what a bare autocommit statement costs. Undefined when it was
+   * not run because the connection's session is not known to be the app
+   * role; the caller then uses `batch`. Absent: never run this way.
+   */
+  single?(
+    scope: TenantScope,
+    statement: Statement,
+  ): Promise<unknown[] | undefined>;
   /** Runs `fn` on one session-level connection as the owner (migrations). */
   withOwnerSession<T>(fn: (session: Queryable) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
-export function tenant(companyId: string): Scope {
+export type TenantScope = Extract<Scope, { role: 'tenant' }>;
+
+export function tenant(companyId: string): TenantScope {
   return { role: 'tenant', companyId };
 }
 
@@ -66,13 +81,13 @@ export function scopeStatements(scope: Scope): {
   if (scope.role === 'operator') {
     return [
       { sql: `SET LOCAL ROLE ${OPERATOR_ROLE}`, params: [] },
-      { sql: "SELECT set_config('app.company_id', '', true)", params: [] },
+      { sql: `SELECT set_config('${TENANT_SETTING}', '', true)`, params: [] },
     ];
   }
   return [
     { sql: `SET LOCAL ROLE ${APP_ROLE}`, params: [] },
     {
-      sql: "SELECT set_config('app.company_id', $1, true)",
+      sql: `SELECT set_config('${TENANT_SETTING}', $1, true)`,
       params: [scope.companyId],
     },
   ];
@@ -117,4 +132,46 @@ export function inlineParams(
     }
     return sqlLiteral(params[index], escapeLiteral);
   });
+}
+
+/**
+ * SQL for a statement that scopes itself (`Database.single`): `tenant`
+ * sets the tenant for that statement alone (transaction-local) and
+ * yields the company id, `guard` is true only in the app role.
+ *
+ * The statement must use `tenant` where its value is needed before any
+ * row-level security is checked — as the company id of the row it
+ * inserts, which is computed before the policy checks the row — read
+ * tables only after that (e.g. in RETURNING), and filter on `guard`, so
+ * that a session in another role inserts and returns nothing.
+ */
+export function selfScope(placeholder: `$${number}`): {
+  tenant: string;
+  guard: string;
+} {
+  return {
+    tenant: `set_config('${TENANT_SETTING}', ${placeholder}, true)`,
+    guard: `current_user = '${APP_ROLE}'`,
+  };
+}
+
+/**
+ * Refuses a statement given to `Database.single` that does not scope
+ * itself to the scope's company and guard on the app role: a
+ * programming error, never a runtime condition.
+ */
+export function assertSelfScoped(
+  scope: TenantScope,
+  statement: Statement,
+): void {
+  const { guard } = selfScope('$1');
+  const setting = new RegExp(
+    `set_config\\('${TENANT_SETTING.replace('.', '\\.')}', \\$(\\d+), true\\)`,
+  ).exec(statement.sql);
+  const value = setting
+    ? statement.params?.[Number(setting[1]) - 1]
+    : undefined;
+  if (value !== scope.companyId || !statement.sql.includes(guard)) {
+    throw new Error('a single statement must scope itself to its tenant');
+  }
 }

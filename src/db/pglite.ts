@@ -2,11 +2,13 @@ import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import {
   APP_ROLE,
+  assertSelfScoped,
   scopeStatements,
   type Database,
   type Queryable,
   type Scope,
   type Statement,
+  type TenantScope,
 } from './database.js';
 
 function wrap(target: {
@@ -31,6 +33,9 @@ function wrap(target: {
  */
 export class PgliteDatabase implements Database {
   readonly kind = 'pglite' as const;
+
+  /** The session was left as the app role by `dropPrivileges`. */
+  private appSession = false;
 
   private constructor(readonly pg: PGlite) {}
 
@@ -72,7 +77,25 @@ export class PgliteDatabase implements Database {
     });
   }
 
+  /**
+   * One statement outside any transaction, when the session was left as
+   * the app role (queries wait for a running transaction to end).
+   */
+  async single(
+    scope: TenantScope,
+    statement: Statement,
+  ): Promise<unknown[] | undefined> {
+    assertSelfScoped(scope, statement);
+    if (!this.appSession) return undefined;
+    const result = await this.pg.query(
+      statement.sql,
+      (statement.params ?? []) as unknown[],
+    );
+    return result.rows;
+  }
+
   async withOwnerSession<T>(fn: (session: Queryable) => Promise<T>) {
+    this.appSession = false;
     await this.pg.query('RESET ROLE');
     try {
       return await fn(wrap(this.pg));
@@ -87,7 +110,10 @@ export class PgliteDatabase implements Database {
       'SELECT 1 FROM pg_roles WHERE rolname = $1',
       [APP_ROLE],
     );
-    if (roles.rows.length > 0) await this.pg.query(`SET ROLE ${APP_ROLE}`);
+    if (roles.rows.length > 0) {
+      await this.pg.query(`SET ROLE ${APP_ROLE}`);
+      this.appSession = true;
+    }
   }
 
   async close(): Promise<void> {

@@ -1,12 +1,14 @@
 import pg from 'pg';
 import {
   APP_ROLE,
+  assertSelfScoped,
   inlineParams,
   scopeStatements,
   type Statement,
   type Database,
   type Queryable,
   type Scope,
+  type TenantScope,
 } from './database.js';
 
 // numeric and bigint come back as strings: exact, never floats.
@@ -32,6 +34,8 @@ function wrap(client: pg.ClientBase): Queryable {
 export class PostgresDatabase implements Database {
   readonly kind = 'postgres' as const;
   readonly pool: pg.Pool;
+  /** Connections whose session is known to be the app role. */
+  private readonly appSessions = new WeakSet<pg.ClientBase>();
 
   constructor(url: string, options: { max?: number } = {}) {
     this.pool = new pg.Pool({ connectionString: url, max: options.max ?? 10 });
@@ -39,10 +43,13 @@ export class PostgresDatabase implements Database {
     // the pool replaces it on the next checkout.
     this.pool.on('error', () => undefined);
     this.pool.on('connect', (client) => {
-      client.query(`SET ROLE ${APP_ROLE}`).catch(() => {
-        // Before the first migration the role does not exist yet; each
-        // transaction states its role anyway.
-      });
+      client.query(`SET ROLE ${APP_ROLE}`).then(
+        () => this.appSessions.add(client),
+        () => {
+          // Before the first migration the role does not exist yet; each
+          // transaction states its role anyway.
+        },
+      );
     });
   }
 
@@ -87,13 +94,40 @@ export class PostgresDatabase implements Database {
     }
   }
 
+  /**
+   * One statement in autocommit on a connection whose session is the
+   * app role (set as the connection opened), with extended-protocol
+   * parameters: one round trip, one statement.
+   */
+  async single(
+    scope: TenantScope,
+    statement: Statement,
+  ): Promise<unknown[] | undefined> {
+    assertSelfScoped(scope, statement);
+    const client = await this.pool.connect();
+    try {
+      if (!this.appSessions.has(client)) return undefined;
+      const result = await client.query(
+        statement.sql,
+        (statement.params ?? []) as unknown[],
+      );
+      return result.rows;
+    } finally {
+      client.release();
+    }
+  }
+
   async withOwnerSession<T>(fn: (session: Queryable) => Promise<T>) {
     const client = await this.pool.connect();
+    this.appSessions.delete(client);
     try {
       await client.query('RESET ROLE');
       return await fn(wrap(client));
     } finally {
-      await client.query(`SET ROLE ${APP_ROLE}`).catch(() => undefined);
+      await client.query(`SET ROLE ${APP_ROLE}`).then(
+        () => this.appSessions.add(client),
+        () => undefined,
+      );
       client.release();
     }
   }

@@ -1,4 +1,4 @@
-import type { Statement } from '../db/database.js';
+import { selfScope, type Statement } from '../db/database.js';
 import type { OperationEvent } from '../events/operation-event.js';
 
 /** How often one process touches an account's `lastUsedAt`. */
@@ -14,38 +14,75 @@ export function eventInsert(
   e: OperationEvent,
   options: { checkAccount: boolean },
 ): Statement {
-  const returning = options.checkAccount
-    ? `RETURNING EXISTS (SELECT 1 FROM "IntegrationAccount" a
-         WHERE a.id = $3 AND a."companyId" = $2 AND a.status = 'ACTIVE')
-         AS "accountActive"`
-    : '';
+  const returning = options.checkAccount ? `RETURNING ${ACCOUNT_ACTIVE}` : '';
   return {
-    sql: `INSERT INTO "OperationEvent" (environment, "companyId",
-       "integrationAccountId", operation, kind, path, outcome, "wouldBlock",
-       fallback, "errorName", "errorCode", "errorLayer", "durationMs",
-       origin, actor, "correlationId", "documentId")
+    sql: `INSERT INTO "OperationEvent" (${EVENT_COLUMNS})
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
        $15, $16, $17) ${returning}`,
-    params: [
-      e.environment,
-      e.companyId,
-      e.integrationAccountId,
-      e.operation,
-      e.kind,
-      e.path,
-      e.outcome,
-      e.wouldBlock,
-      e.fallback,
-      e.errorName,
-      e.errorCode,
-      e.errorLayer,
-      e.durationMs,
-      e.origin,
-      e.actor,
-      e.correlationId,
-      e.documentId,
-    ],
+    params: eventParams(e),
   };
+}
+
+const EVENT_COLUMNS = `environment, "companyId",
+       "integrationAccountId", operation, kind, path, outcome, "wouldBlock",
+       fallback, "errorName", "errorCode", "errorLayer", "durationMs",
+       origin, actor, "correlationId", "documentId"`;
+
+/** Whether the event's account ($3) is the company's ($2) and ACTIVE. */
+const ACCOUNT_ACTIVE = `EXISTS (SELECT 1 FROM "IntegrationAccount" a
+         WHERE a.id = $3 AND a."companyId" = $2 AND a.status = 'ACTIVE')
+         AS "accountActive"`;
+
+/**
+ * The operation event as one statement that scopes itself, for
+ * `Database.single`: its own autocommit transaction, no BEGIN, role or
+ * setting statements around it. The row's company id is the value of
+ * setting the tenant, so the tenant is set before row-level security
+ * checks the row; the account check reads "IntegrationAccount" only in
+ * RETURNING, after that. In any role but the app role it inserts
+ * nothing and returns no row. Otherwise it returns one row:
+ * `accountActive` as `eventInsert` does with `checkAccount`, else
+ * `inserted`.
+ */
+export function singleEventInsert(
+  e: OperationEvent,
+  options: { checkAccount: boolean },
+): Statement {
+  const scope = selfScope('$2');
+  const returning = options.checkAccount
+    ? ACCOUNT_ACTIVE
+    : 'true AS "inserted"';
+  return {
+    sql: `INSERT INTO "OperationEvent" (${EVENT_COLUMNS})
+     SELECT $1::text, ${scope.tenant}, $3::text, $4::text, $5::text,
+       $6::text, $7::text, $8::boolean, $9::boolean, $10::text, $11::text,
+       $12::text, $13::integer, $14::text, $15::text, $16::text, $17::text
+     WHERE ${scope.guard}
+     RETURNING ${returning}`,
+    params: eventParams(e),
+  };
+}
+
+function eventParams(e: OperationEvent): unknown[] {
+  return [
+    e.environment,
+    e.companyId,
+    e.integrationAccountId,
+    e.operation,
+    e.kind,
+    e.path,
+    e.outcome,
+    e.wouldBlock,
+    e.fallback,
+    e.errorName,
+    e.errorCode,
+    e.errorLayer,
+    e.durationMs,
+    e.origin,
+    e.actor,
+    e.correlationId,
+    e.documentId,
+  ];
 }
 
 /**

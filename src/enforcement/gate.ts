@@ -25,6 +25,7 @@ import type { CertificateSigner, RequestAuthoriser } from '../vault/vault.js';
 import {
   eventInsert,
   LastUsedThrottle,
+  singleEventInsert,
   touchLastUsed,
 } from './attempt-statements.js';
 import type { RouteCache } from './route-cache.js';
@@ -439,9 +440,9 @@ export class EnforcementGate {
     };
     // A route served from the cache is checked as the event commits:
     // an account disabled (or moved) meanwhile is caught here.
-    const checkAccount =
-      run.cached && route?.decision.path === 'V2' && event.integrationAccountId;
-    const insert = eventInsert(event, { checkAccount: Boolean(checkAccount) });
+    const checkAccount = Boolean(
+      run.cached && route?.decision.path === 'V2' && event.integrationAccountId,
+    );
     const touch =
       attempt.ok &&
       route?.decision.path === 'V2' &&
@@ -453,7 +454,10 @@ export class EnforcementGate {
     const scope = tenant(request.companyId);
     let eventRows: unknown[];
     try {
-      eventRows = await this.write(scope, steps, attempt, insert, touch);
+      eventRows = await this.write(scope, steps, attempt, touch, {
+        event,
+        checkAccount,
+      });
     } catch (error) {
       if (touch && route?.account) this.lastUsed.undo(route.account.id);
       throw error;
@@ -465,14 +469,26 @@ export class EnforcementGate {
     }
   }
 
-  /** Business rows, the event and maybe a touch: one transaction. */
+  /**
+   * Business rows, the event and maybe a touch: one transaction. The
+   * event alone (the steady state) is one self-scoped statement when
+   * the database can run it so; else, or when the session turned out
+   * not to be the app role, it goes in a batch like the rest.
+   */
   private async write<T>(
     scope: ReturnType<typeof tenant>,
     steps: GateSteps<T>,
     attempt: Attempt<T>,
-    insert: Statement,
     touch: Statement | null,
+    e: { event: OperationEvent; checkAccount: boolean },
   ): Promise<unknown[]> {
+    const business = steps.record ? [] : (steps.statements?.(attempt) ?? []);
+    const db = this.deps.db;
+    if (!steps.record && !touch && business.length === 0 && db.single) {
+      const rows = await db.single(scope, singleEventInsert(e.event, e));
+      if (rows && rows.length > 0) return rows;
+    }
+    const insert = eventInsert(e.event, e);
     if (steps.record) {
       const record = steps.record;
       return this.deps.db.transaction(scope, async (tx) => {
@@ -481,8 +497,7 @@ export class EnforcementGate {
         return tx.query(insert.sql, insert.params);
       });
     }
-    const business = steps.statements?.(attempt) ?? [];
-    const results = await this.deps.db.batch(scope, [
+    const results = await db.batch(scope, [
       ...business,
       ...(touch ? [touch] : []),
       insert,

@@ -24,8 +24,13 @@ import {
 } from '../support/platform.js';
 
 /** The database with a count of the transactions the gate opens. */
-function counted(db: Database): { db: Database; roundTrips: () => number } {
+function counted(db: Database): {
+  db: Database;
+  roundTrips: () => number;
+  singles: () => number;
+} {
   let n = 0;
+  let singles = 0;
   return {
     db: {
       kind: db.kind,
@@ -37,10 +42,18 @@ function counted(db: Database): { db: Database; roundTrips: () => number } {
         n++;
         return db.batch(scope, statements);
       },
+      single: async (scope, statement) => {
+        const rows = await db.single?.(scope, statement);
+        // Not run (the session is not the app role): no round trip.
+        if (rows) n++;
+        if (rows?.length) singles++;
+        return rows;
+      },
       withOwnerSession: (fn) => db.withOwnerSession(fn),
       close: () => db.close(),
     },
     roundTrips: () => n,
+    singles: () => singles,
   };
 }
 
@@ -84,7 +97,12 @@ describeEachDatabase('route cache', ({ db }) => {
       accountEnvironment: 'TEST',
       routes,
     });
-    return { gate, routes, roundTrips: counter.roundTrips };
+    return {
+      gate,
+      routes,
+      roundTrips: counter.roundTrips,
+      singles: counter.singles,
+    };
   }
 
   async function send(
@@ -122,15 +140,20 @@ describeEachDatabase('route cache', ({ db }) => {
       const p = platform();
       setFlags(p, ENFORCED);
       const tenant = await companyWithAccount(p);
-      const { gate, roundTrips } = await cachedGate(p);
+      const { gate, roundTrips, singles } = await cachedGate(p);
 
       expect(await send(p, gate, tenant)).toEqual({ path: 'V2' });
       const cold = roundTrips();
+      const coldSingles = singles();
       expect(await send(p, gate, tenant)).toEqual({ path: 'V2' });
       expect(await send(p, gate, tenant)).toEqual({ path: 'V2' });
 
       expect(cold).toBe(2);
       expect(roundTrips() - cold).toBe(2);
+      // The warm events went as one self-scoped statement each (the
+      // first operation's event carried the lastUsedAt touch: a batch).
+      expect(coldSingles).toBe(0);
+      expect(singles() - coldSingles).toBe(2);
       const events = await eventsOf(p, tenant.company.id);
       expect(events.map((e) => [e.path, e.outcome])).toEqual([
         ['V2', 'SUCCESS'],
