@@ -155,6 +155,11 @@ export function selfScope(placeholder: `$${number}`): {
   };
 }
 
+const SELF_SCOPE = new RegExp(
+  `set_config\\('${TENANT_SETTING.replace('.', '\\.')}', \\$(\\d+), true\\)`,
+);
+const APP_GUARD = selfScope('$1').guard;
+
 /**
  * Refuses a statement given to `Database.single` that does not scope
  * itself to the scope's company and guard on the app role: a
@@ -164,14 +169,11 @@ export function assertSelfScoped(
   scope: TenantScope,
   statement: Statement,
 ): void {
-  const { guard } = selfScope('$1');
-  const setting = new RegExp(
-    `set_config\\('${TENANT_SETTING.replace('.', '\\.')}', \\$(\\d+), true\\)`,
-  ).exec(statement.sql);
+  const setting = SELF_SCOPE.exec(statement.sql);
   const value = setting
     ? statement.params?.[Number(setting[1]) - 1]
     : undefined;
-  if (value !== scope.companyId || !statement.sql.includes(guard)) {
+  if (value !== scope.companyId || !statement.sql.includes(APP_GUARD)) {
     throw new Error('a single statement must scope itself to its tenant');
   }
 }

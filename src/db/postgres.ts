@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import {
   APP_ROLE,
@@ -96,8 +97,10 @@ export class PostgresDatabase implements Database {
 
   /**
    * One statement in autocommit on a connection whose session is the
-   * app role (set as the connection opened), with extended-protocol
-   * parameters: one round trip, one statement.
+   * app role (set as the connection opened): one round trip. It is a
+   * named prepared statement, parsed and planned once per connection
+   * (about a third of its cost otherwise); PostgreSQL plans it again by
+   * itself when the schema or the role changes.
    */
   async single(
     scope: TenantScope,
@@ -107,10 +110,11 @@ export class PostgresDatabase implements Database {
     const client = await this.pool.connect();
     try {
       if (!this.appSessions.has(client)) return undefined;
-      const result = await client.query(
-        statement.sql,
-        (statement.params ?? []) as unknown[],
-      );
+      const result = await client.query({
+        name: preparedName(statement.sql),
+        text: statement.sql,
+        values: (statement.params ?? []) as unknown[],
+      });
       return result.rows;
     } finally {
       client.release();
@@ -149,4 +153,17 @@ function prelude(client: pg.PoolClient, scope: Scope): string {
       : s.sql.replace('$1', client.escapeLiteral(String(s.params[0]))),
   );
   return ['BEGIN', ...statements].join('; ');
+}
+
+const preparedNames = new Map<string, string>();
+
+/** A prepared statement's name: the same for the same text. */
+function preparedName(sql: string): string {
+  let name = preparedNames.get(sql);
+  if (name === undefined) {
+    name = `tg_${createHash('sha256').update(sql).digest('hex').slice(0, 24)}`;
+    if (preparedNames.size >= 100) preparedNames.clear();
+    preparedNames.set(sql, name);
+  }
+  return name;
 }
