@@ -198,3 +198,65 @@ export async function recordOutcome(
     ],
   );
 }
+
+/** pg-boss's schema (its default; TenantGate does not change it). */
+const PGBOSS_SCHEMA = 'pgboss';
+
+/** A stranded row the sweep took a lease on, to queue its job again. */
+export interface StrandedRequest {
+  id: string;
+  companyId: string;
+  status: 'QUEUED' | 'PROCESSING' | 'FAILED';
+}
+
+/**
+ * Takes a lease of `leaseSeconds` on up to `limit` rows of the queue that
+ * no pg-boss job will run: unchanged for `olderThanSeconds`, no job of
+ * `queue` created, retrying or active for them (`singleton_key` is the
+ * row id), and not leased by another sweep. A QUEUED row qualifies
+ * alone; a PROCESSING or FAILED one only when it had a job of `queue`
+ * once (in `pgboss.job` or its archive), so that a direct submission's
+ * row, which its caller retries itself, is never sent by the worker as
+ * well. Runs as the owner (pg-boss's schema, every company).
+ */
+export async function leaseStranded(
+  tx: Queryable,
+  options: {
+    queue: string;
+    olderThanSeconds: number;
+    leaseSeconds: number;
+    limit: number;
+  },
+): Promise<StrandedRequest[]> {
+  return tx.query<StrandedRequest>(
+    `WITH stranded AS (
+       SELECT r.id FROM "FiscalRequest" r
+        WHERE r.status IN ('QUEUED', 'PROCESSING', 'FAILED')
+          AND r."updatedAt" < now() - make_interval(secs => $2)
+          AND (r."leaseUntil" IS NULL OR r."leaseUntil" < now())
+          AND NOT EXISTS (
+                SELECT 1 FROM ${PGBOSS_SCHEMA}.job j
+                 WHERE j.name = $1 AND j.singleton_key = r.id
+                   AND j.state IN ('created', 'retry', 'active'))
+          AND (r.status = 'QUEUED'
+               OR EXISTS (SELECT 1 FROM ${PGBOSS_SCHEMA}.job j
+                           WHERE j.name = $1 AND j.singleton_key = r.id)
+               OR EXISTS (SELECT 1 FROM ${PGBOSS_SCHEMA}.archive a
+                           WHERE a.name = $1 AND a.singleton_key = r.id))
+        ORDER BY r."updatedAt"
+        LIMIT $4
+        FOR UPDATE OF r SKIP LOCKED
+     )
+     UPDATE "FiscalRequest" f
+        SET "leaseUntil" = now() + make_interval(secs => $3)
+       FROM stranded s
+      WHERE f.id = s.id
+     RETURNING f.id, f."companyId", f.status`,
+    [
+      options.queue,
+      options.olderThanSeconds,
+      options.leaseSeconds,
+      options.limit,
+    ],
+  );
+}

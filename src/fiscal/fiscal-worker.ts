@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type PgBoss from 'pg-boss';
-import { tenant, type Database } from '../db/database.js';
+import { owner, tenant, type Database } from '../db/database.js';
 import { TenantGateError } from '../errors/tenantgate-error.js';
 import type { Logger } from '../logging/logger.js';
 import { receiptNumber, type FiscalService } from './fiscal-service.js';
@@ -8,6 +8,7 @@ import {
   findRequest,
   insertQueued,
   insertQueuedMany,
+  leaseStranded,
   receiptFromStore,
   storedReceipt,
 } from './fiscal-store.js';
@@ -15,6 +16,11 @@ import { prepareReceipt, type ReceiptInput } from './receipt.js';
 
 /** The pg-boss queue of receipts to fiscalize. */
 export const FISCAL_QUEUE = 'fiscal-receipt';
+
+/** The scheduled sweep of `tenantgate worker` (requeueStrandedReceipts). */
+export const FISCAL_REQUEUE_QUEUE = 'fiscal-requeue';
+/** Every five minutes. */
+export const FISCAL_REQUEUE_CRON = '*/5 * * * *';
 
 /** A job: which FiscalRequest row to send. */
 export interface FiscalJob {
@@ -39,6 +45,18 @@ export interface WorkerOptions {
   batchSize?: number;
   /** How often an idle loop polls, seconds. Default 0.5. */
   pollingIntervalSeconds?: number;
+  /**
+   * The sweep at start requeues rows stranded this long (see
+   * requeueStrandedReceipts). Default 300.
+   */
+  strandedAfterSeconds?: number;
+}
+
+export interface RequeueOptions {
+  /** Rows changed more recently than this are left alone. Default 300. */
+  olderThanSeconds?: number;
+  /** Rows taken per statement. Default 500. */
+  batchSize?: number;
 }
 
 /** Retries of a job while CIS is unavailable. */
@@ -129,19 +147,84 @@ export async function enqueueReceipts(
 }
 
 /**
+ * The sweep for receipts no job will fiscalize: a row is committed
+ * QUEUED before its job is inserted, so a process that dies (or a
+ * pg-boss error) in between strands it. Queues a job again (same
+ * `singletonKey`) for every QUEUED row, and every PROCESSING or FAILED
+ * row that had a job once, unchanged for `olderThanSeconds` and with no
+ * job created, retrying or active. Such a PROCESSING or FAILED row may
+ * have reached CIS: the worker resends it with its ZKI as a late
+ * delivery and keeps the one JIR. Each row is leased for the same time
+ * first, so concurrent sweeps (and a crash before the insert) queue it
+ * once; its job's insert failing leaves it to the next sweep. Logs
+ * `fiscal.requeued` per row; returns how many were queued.
+ */
+export async function requeueStrandedReceipts(
+  deps: Pick<FiscalQueueDeps, 'db' | 'boss' | 'logger'>,
+  options: RequeueOptions = {},
+): Promise<number> {
+  const olderThanSeconds = options.olderThanSeconds ?? 300;
+  const limit = options.batchSize ?? 500;
+  let count = 0;
+  for (;;) {
+    const rows = await deps.db.transaction(owner, (tx) =>
+      leaseStranded(tx, {
+        queue: FISCAL_QUEUE,
+        olderThanSeconds,
+        leaseSeconds: Math.max(olderThanSeconds, 60),
+        limit,
+      }),
+    );
+    if (rows.length === 0) break;
+    await deps.boss.insert(
+      rows.map((row) => ({
+        name: FISCAL_QUEUE,
+        data: {
+          requestId: row.id,
+          companyId: row.companyId,
+        } satisfies FiscalJob,
+        singletonKey: row.id,
+      })),
+    );
+    for (const row of rows) {
+      deps.logger.info({
+        event: 'fiscal.requeued',
+        requestId: row.id,
+        companyId: row.companyId,
+        status: row.status,
+      });
+    }
+    count += rows.length;
+    if (rows.length < limit) break;
+  }
+  return count;
+}
+
+/**
  * Works the queue: QUEUED → PROCESSING → SUCCESS, FAILED (retried by
  * pg-boss with backoff while CIS is unavailable or a reply was lost) or
  * DEAD (CIS refused it; not retried). Each loop keeps up to `batchSize`
  * jobs running and fetches more (`boss.fetch`) once half of them are
  * done, completing or failing each job on its own; pg-boss keeps
- * retries, backoff and expiry. Returns a stop function that waits for
- * the running jobs.
+ * retries, backoff and expiry. First requeues stranded receipts once
+ * (requeueStrandedReceipts; a failure is logged, not thrown). Returns a
+ * stop function that waits for the running jobs.
  */
 export async function startFiscalWorker(
   deps: FiscalQueueDeps,
   options: WorkerOptions = {},
 ): Promise<() => Promise<void>> {
   const log = deps.logger.child({ worker: FISCAL_QUEUE });
+  try {
+    await requeueStrandedReceipts(deps, {
+      olderThanSeconds: options.strandedAfterSeconds,
+    });
+  } catch (error) {
+    log.error({
+      event: 'fiscal.requeue_failed',
+      reason: error instanceof Error ? error.message : String(error),
+    });
+  }
   const size = options.batchSize ?? 8;
   const idleMs = (options.pollingIntervalSeconds ?? 0.5) * 1000;
   const state = { stopping: false, wake: new Set<() => void>() };

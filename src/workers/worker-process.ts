@@ -7,7 +7,10 @@ import { TenantGateError } from '../errors/tenantgate-error.js';
 import { CisClient } from '../fiscal/cis-client.js';
 import { FiscalService } from '../fiscal/fiscal-service.js';
 import {
+  FISCAL_REQUEUE_CRON,
+  FISCAL_REQUEUE_QUEUE,
   createFiscalQueue,
+  requeueStrandedReceipts,
   startFiscalWorker,
 } from '../fiscal/fiscal-worker.js';
 import { maintainLedger } from '../metrics/scheduling.js';
@@ -72,18 +75,20 @@ export async function startWorkerProcess(
 
   const stops: (() => Promise<void>)[] = [];
   const fiscal = fiscalServiceOf(app);
-  if (fiscal) {
+  const fiscalDeps = fiscal && { db: app.db, boss, fiscal, logger: app.logger };
+  if (fiscalDeps) {
     await createFiscalQueue(boss);
-    stops.push(
-      await startFiscalWorker({
-        db: app.db,
-        boss,
-        fiscal,
-        logger: app.logger,
-      }),
-    );
+    stops.push(await startFiscalWorker(fiscalDeps));
   }
   const jobs = [...platformJobs(app, options.schedules)];
+  if (fiscalDeps) {
+    // Receipts stored QUEUED whose job was never inserted (or is gone).
+    jobs.push({
+      queue: FISCAL_REQUEUE_QUEUE,
+      cron: FISCAL_REQUEUE_CRON,
+      run: () => requeueStrandedReceipts(fiscalDeps),
+    });
+  }
   jobs.push(...(options.extraJobs ?? []));
   stops.push(
     await startScheduledJobs(boss, jobs, app.logger, {

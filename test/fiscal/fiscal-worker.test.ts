@@ -1,23 +1,36 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import PgBoss from 'pg-boss';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { AccountService } from '../../src/accounts/account-service.js';
 import { CompanyService } from '../../src/companies/company-service.js';
-import { operator, type Database } from '../../src/db/database.js';
+import {
+  operator,
+  owner,
+  tenant,
+  type Database,
+} from '../../src/db/database.js';
 import { EnforcementGate } from '../../src/enforcement/gate.js';
 import { CisClient } from '../../src/fiscal/cis-client.js';
 import {
   FiscalService,
+  receiptNumber,
   type CisSender,
 } from '../../src/fiscal/fiscal-service.js';
 import {
+  FISCAL_QUEUE,
   createFiscalQueue,
   enqueueReceipt,
   enqueueReceipts,
+  requeueStrandedReceipts,
   startFiscalWorker,
 } from '../../src/fiscal/fiscal-worker.js';
-import { receiptFromStore } from '../../src/fiscal/fiscal-store.js';
+import {
+  insertQueued,
+  receiptFromStore,
+  storedReceipt,
+} from '../../src/fiscal/fiscal-store.js';
+import { prepareReceipt } from '../../src/fiscal/receipt.js';
 import type { FiscalRequestRow } from '../../src/fiscal/fiscal-store.js';
 import { StaticFlagSource } from '../../src/flags/env-flags.js';
 import { createLogger } from '../../src/logging/logger.js';
@@ -82,6 +95,50 @@ describeEachDatabase(
           [ids],
         ),
       );
+    }
+
+    /** What enqueueReceipt commits before it queues the job. */
+    async function storeQueued(number: string): Promise<string> {
+      const receipt = prepareReceipt(receiptOf({ number }));
+      const id = `fr_${randomUUID()}`;
+      await db.transaction(tenant(companyId), (tx) =>
+        insertQueued(tx, {
+          id,
+          companyId,
+          invoiceNumber: receiptNumber(receipt),
+          issuedAt: receipt.issuedAt,
+          receipt: storedReceipt(receipt),
+        }),
+      );
+      return id;
+    }
+
+    /** Moves a row's last change `minutes` back (and drops any lease). */
+    async function age(id: string, minutes: number) {
+      await db.transaction(owner, (tx) =>
+        tx.query(
+          `UPDATE "FiscalRequest"
+              SET "updatedAt" = now() - make_interval(mins => $2),
+                  "leaseUntil" = NULL
+            WHERE id = $1`,
+          [id, minutes],
+        ),
+      );
+    }
+
+    /** pg-boss jobs of the queue for a row, by state (archive included). */
+    async function jobsOf(id: string): Promise<string[]> {
+      const rows = await db.transaction(owner, (tx) =>
+        tx.query<{ state: string }>(
+          `SELECT state::text AS state FROM pgboss.job
+            WHERE name = $1 AND singleton_key = $2
+           UNION ALL
+           SELECT state::text FROM pgboss.archive
+            WHERE name = $1 AND singleton_key = $2`,
+          [FISCAL_QUEUE, id],
+        ),
+      );
+      return rows.map((r) => r.state).sort();
     }
 
     beforeAll(async () => {
@@ -292,6 +349,151 @@ describeEachDatabase(
       );
       expect(rows).toHaveLength(1);
       expect(rows[0]).toMatchObject({ status: 'SUCCESS', jir: sends[1]?.jir });
+    }, 60_000);
+
+    it('a receipt stranded QUEUED without a job is requeued once and fiscalized', async () => {
+      const deps = { db, boss, fiscal: serviceWith(client), logger };
+      // The process died after the row's commit, before its job.
+      const stranded = await storeQueued('701');
+      const young = await storeQueued('702');
+      await age(stranded, 10);
+      expect(await jobsOf(stranded)).toEqual([]);
+      logs.clear();
+
+      expect(await requeueStrandedReceipts(deps)).toBe(1);
+      expect(await jobsOf(stranded)).toEqual(['created']);
+      // Younger than the threshold (300 s): the enqueue may still be
+      // about to insert its job.
+      expect(await jobsOf(young)).toEqual([]);
+      expect(logs.withEvent('fiscal.requeued')).toEqual([
+        expect.objectContaining({
+          requestId: stranded,
+          companyId,
+          status: 'QUEUED',
+        }),
+      ]);
+
+      // Again: the lease holds it. Without the lease: its job is live.
+      expect(await requeueStrandedReceipts(deps)).toBe(0);
+      await age(stranded, 10);
+      expect(await requeueStrandedReceipts(deps)).toBe(0);
+      expect(await jobsOf(stranded)).toEqual(['created']);
+
+      const before = sim.received.length;
+      const stop = await startFiscalWorker(deps, { concurrency: 1 });
+      try {
+        const [done] = await until(async () => {
+          const rows = await rowsOf([stranded]);
+          return rows[0]?.status === 'SUCCESS' ? rows : undefined;
+        });
+        const sends = sim.received
+          .slice(before)
+          .filter((r) => r.zki === done?.zki);
+        expect(sends).toHaveLength(1);
+        expect(done?.jir).toBe(sends[0]?.jir);
+        expect(done?.lateDelivery).toBe(false);
+      } finally {
+        await stop();
+      }
+      expect(await jobsOf(stranded)).toEqual(['completed']);
+      const [left] = await rowsOf([young]);
+      expect(left?.status).toBe('QUEUED');
+
+      // Done: an old SUCCESS row is not queued again.
+      await age(stranded, 10);
+      expect(await requeueStrandedReceipts(deps)).toBe(0);
+      expect(await jobsOf(stranded)).toEqual(['completed']);
+      await db.transaction(owner, (tx) =>
+        tx.query('DELETE FROM "FiscalRequest" WHERE id = $1', [young]),
+      );
+    }, 60_000);
+
+    it('a claimed row whose job is gone is sent again late; a direct one is left to its caller', async () => {
+      const deps = { db, boss, fiscal: serviceWith(client), logger };
+      const id = await enqueueReceipt(
+        deps,
+        companyId,
+        receiptOf({ number: '711' }),
+      );
+      // A worker claims it and reaches CIS, then dies; its job is gone
+      // (cancelled here) before anyone runs it again.
+      const crashing: CisSender = {
+        fiscalize: async (xml) => {
+          await client.fiscalize(xml);
+          return new Promise(() => undefined);
+        },
+      };
+      const [row] = await rowsOf([id]);
+      const before = sim.received.length;
+      void serviceWith(crashing).fiscalizePrepared(
+        { companyId, origin: 'worker' },
+        receiptFromStore(
+          row?.receipt as NonNullable<FiscalRequestRow['receipt']>,
+        ),
+        id,
+      );
+      const first = await until(async () => {
+        const seen = sim.received[before];
+        return seen?.jir ? seen : undefined;
+      });
+      const [job] = await db.transaction(owner, (tx) =>
+        tx.query<{ id: string }>(
+          'SELECT id FROM pgboss.job WHERE name = $1 AND singleton_key = $2',
+          [FISCAL_QUEUE, id],
+        ),
+      );
+      await boss.cancel(FISCAL_QUEUE, job?.id as string);
+
+      // A direct submission that died mid-send: PROCESSING, never queued.
+      const direct = serviceWith(crashing);
+      const sent = sim.received.length;
+      void direct.fiscalize({
+        companyId,
+        origin: 'user',
+        receipt: receiptOf({ number: '712' }),
+      });
+      const directSend = await until(async () => {
+        const seen = sim.received[sent];
+        return seen?.jir ? seen : undefined;
+      });
+      const [directRow] = await db.transaction(owner, (tx) =>
+        tx.query<FiscalRequestRow>(
+          'SELECT * FROM "FiscalRequest" WHERE zki = $1',
+          [directSend.zki],
+        ),
+      );
+      expect(directRow?.status).toBe('PROCESSING');
+      expect((await rowsOf([id]))[0]?.status).toBe('PROCESSING');
+      await age(id, 10);
+      await age(directRow?.id as string, 10);
+      logs.clear();
+
+      expect(await requeueStrandedReceipts(deps)).toBe(1);
+      expect(logs.withEvent('fiscal.requeued')).toEqual([
+        expect.objectContaining({ requestId: id, status: 'PROCESSING' }),
+      ]);
+      expect(await jobsOf(id)).toEqual(['cancelled', 'created']);
+      expect(await jobsOf(directRow?.id as string)).toEqual([]);
+
+      const stop = await startFiscalWorker(deps, { concurrency: 1 });
+      try {
+        const [done] = await until(async () => {
+          const rows = await rowsOf([id]);
+          return rows[0]?.status === 'SUCCESS' ? rows : undefined;
+        });
+        const sends = sim.received.filter((r) => r.zki === first.zki);
+        expect(sends.map((s) => s.lateDelivery)).toEqual([false, true]);
+        expect(done?.jir).toBe(sends[1]?.jir);
+      } finally {
+        await stop();
+      }
+      expect(await jobsOf(id)).toEqual(['cancelled', 'completed']);
+      expect(await requeueStrandedReceipts(deps)).toBe(0);
+      const [still] = await rowsOf([directRow?.id as string]);
+      expect(still?.status).toBe('PROCESSING');
+      expect(sim.received.filter((r) => r.zki === directSend.zki)).toHaveLength(
+        1,
+      );
     }, 60_000);
   },
 );
