@@ -8,6 +8,7 @@ import {
 } from '../accounts/kinds.js';
 import type { FlagName } from '../config/settings.js';
 import {
+  selfScope,
   tenant,
   type Database,
   type Queryable,
@@ -236,10 +237,7 @@ export class EnforcementGate {
     if (hit) return { row: hit, cached: true };
 
     const ticket = cache?.ticket() ?? 0;
-    const [rows] = await this.deps.db.batch(tenant(request.companyId), [
-      this.lookup(request),
-    ]);
-    const row = rows?.[0] as ResolutionRow | undefined;
+    const row = await this.read(request);
     const cacheable =
       row?.companyExists === true &&
       row.namedOwner === null &&
@@ -250,7 +248,47 @@ export class EnforcementGate {
     return { row, cached: false };
   }
 
-  private lookup(request: OperationRequest): Statement {
+  /**
+   * The resolution row, undefined when the company is not visible. One
+   * self-scoped statement when the database runs those, else a batch.
+   */
+  private async read(
+    request: OperationRequest,
+  ): Promise<ResolutionRow | undefined> {
+    const scope = tenant(request.companyId);
+    const db = this.deps.db;
+    const rows = db.single
+      ? await db.single(scope, this.selfScopedLookup(request))
+      : undefined;
+    if (rows && rows.length > 0) {
+      const row = rows[0] as ResolutionRow;
+      return row.companyExists ? row : undefined;
+    }
+    const [batched] = await db.batch(scope, [this.lookup(request, '$1')]);
+    return batched?.[0] as ResolutionRow | undefined;
+  }
+
+  /**
+   * The lookup as one statement that scopes itself. The tenant is set
+   * in a subquery kept apart (OFFSET 0) and the lookup is a lateral
+   * subquery on its value, also kept apart: it cannot run, and so no
+   * row-level security is checked, before the tenant is set. In any
+   * role but the app role it returns no row; otherwise exactly one,
+   * with a null `companyExists` when the company is not visible.
+   */
+  private selfScopedLookup(request: OperationRequest): Statement {
+    const { tenant: setTenant, guard } = selfScope('$1');
+    const lookup = this.lookup(request, 's.tenant');
+    return {
+      sql: `SELECT r.* FROM
+         (SELECT ${setTenant} AS tenant WHERE ${guard} OFFSET 0) s
+         LEFT JOIN LATERAL (${lookup.sql} OFFSET 0) r ON true`,
+      params: lookup.params,
+    };
+  }
+
+  /** The resolution query; `company` is the company id's SQL. */
+  private lookup(request: OperationRequest, company: string): Statement {
     const fiscal =
       request.operation === 'FISCALIZATION' ||
       request.operation === 'EINVOICE_REPORT';
@@ -276,7 +314,7 @@ export class EnforcementGate {
                     WHEN 'ie-racuni' THEN 'EINVOICE_IE_RACUNI'
                     WHEN 'moj-eracun' THEN 'EINVOICE_MOJ_ERACUN' END) END)
                 AND a.environment = $4 END)
-        WHERE c.id = $1`,
+        WHERE c.id = ${company}`,
       params: [
         request.companyId,
         request.accountId ?? null,

@@ -1,5 +1,7 @@
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { operator, type Database } from '../../src/db/database.js';
+import { APP_ROLE, operator, type Database } from '../../src/db/database.js';
+import { PgliteDatabase } from '../../src/db/pglite.js';
+import { PostgresDatabase } from '../../src/db/postgres.js';
 import {
   EnforcementGate,
   resolutionKey,
@@ -28,9 +30,12 @@ function counted(db: Database): {
   db: Database;
   roundTrips: () => number;
   singles: () => number;
+  /** Single statements that ran but did nothing: not the app role. */
+  refused: () => number;
 } {
   let n = 0;
   let singles = 0;
+  let refused = 0;
   return {
     db: {
       kind: db.kind,
@@ -47,6 +52,7 @@ function counted(db: Database): {
         // Not run (the session is not the app role): no round trip.
         if (rows) n++;
         if (rows?.length) singles++;
+        else if (rows) refused++;
         return rows;
       },
       withOwnerSession: (fn) => db.withOwnerSession(fn),
@@ -54,6 +60,35 @@ function counted(db: Database): {
     },
     roundTrips: () => n,
     singles: () => singles,
+    refused: () => refused,
+  };
+}
+
+/**
+ * Leaves the session the next statement runs on as the owner, behind
+ * the database's back (it still takes it for the app role), and returns
+ * how to put it back.
+ */
+async function ownerSessionBehindTheBack(
+  db: Database,
+): Promise<() => Promise<void>> {
+  if (db instanceof PgliteDatabase) {
+    await db.pg.exec('RESET ROLE');
+    return () => db.dropPrivileges();
+  }
+  if (!(db instanceof PostgresDatabase)) throw new Error('unknown database');
+  // The pool hands out the connection released last first.
+  const client = await db.pool.connect();
+  await client.query('RESET ROLE');
+  client.release();
+  return async () => {
+    const clients = await Promise.all(
+      Array.from({ length: db.pool.idleCount }, () => db.pool.connect()),
+    );
+    for (const c of clients) {
+      await c.query(`SET ROLE ${APP_ROLE}`);
+      c.release();
+    }
   };
 }
 
@@ -102,6 +137,7 @@ describeEachDatabase('route cache', ({ db }) => {
       routes,
       roundTrips: counter.roundTrips,
       singles: counter.singles,
+      refused: counter.refused,
     };
   }
 
@@ -150,9 +186,10 @@ describeEachDatabase('route cache', ({ db }) => {
 
       expect(cold).toBe(2);
       expect(roundTrips() - cold).toBe(2);
-      // The warm events went as one self-scoped statement each (the
-      // first operation's event carried the lastUsedAt touch: a batch).
-      expect(coldSingles).toBe(0);
+      // The warm events went as one self-scoped statement each. The
+      // cold operation's resolution did too; its event carried the
+      // lastUsedAt touch, so it went in a batch.
+      expect(coldSingles).toBe(1);
       expect(singles() - coldSingles).toBe(2);
       const events = await eventsOf(p, tenant.company.id);
       expect(events.map((e) => [e.path, e.outcome])).toEqual([
@@ -161,6 +198,30 @@ describeEachDatabase('route cache', ({ db }) => {
         ['V2', 'SUCCESS'],
       ]);
       expect(documentsFrom(p, tenant)).toHaveLength(3);
+    });
+
+    it('falls back to a batch, one event still, on a session not in the app role', async () => {
+      const p = platform();
+      setFlags(p, ENFORCED);
+      const tenant = await companyWithAccount(p);
+      const { gate, refused } = await cachedGate(p);
+      expect(await send(p, gate, tenant)).toEqual({ path: 'V2' });
+
+      const restore = await ownerSessionBehindTheBack(p.db);
+      let result: Awaited<ReturnType<typeof send>>;
+      try {
+        result = await send(p, gate, tenant);
+      } finally {
+        await restore();
+      }
+
+      expect(result).toEqual({ path: 'V2' });
+      expect(refused()).toBeGreaterThan(0);
+      const events = await eventsOf(p, tenant.company.id);
+      expect(events.map((e) => [e.path, e.outcome])).toEqual([
+        ['V2', 'SUCCESS'],
+        ['V2', 'SUCCESS'],
+      ]);
     });
 
     it('keeps no opened secret: the envelope is opened on every operation', async () => {
