@@ -5,7 +5,8 @@
  *    vault open, one durable operation event) against a bare
  *    primary-key lookup of the account: cold (every operation resolves,
  *    two round trips) and warm (the route cache holds the resolution,
- *    one round trip: the event);
+ *    one round trip: the event); each round trip one self-scoped
+ *    autocommit statement where the session is the app role;
  * 2. `npm start -- --once`: time to the first send summary and peak
  *    memory, first run (fresh data folder) and second run.
  *
@@ -289,6 +290,8 @@ else console.log('\n[postgres] skipped: set DATABASE_URL or TEST_DATABASE_URL');
 const lite = await PgliteDatabase.open('memory://');
 await migrate(lite);
 // Raw statements run as the owner; the gate states its role per batch.
+// The session is not the app role here, so the gate does not send
+// self-scoped single statements on PGlite (it does in production).
 await lite.pg.exec('RESET ROLE');
 await lite.pg.exec(PROBE_TABLE);
 
