@@ -34,7 +34,9 @@ export interface Statement {
 /**
  * The one query layer over PGlite and PostgreSQL. Every statement runs
  * in a transaction that states its role first, so no code path can
- * forget to choose one.
+ * forget to choose one — or, through `single`, is a statement that
+ * sets its own tenant and does nothing outside the app role (checked
+ * before it is sent).
  */
 export interface Database {
   readonly kind: 'pglite' | 'postgres';
