@@ -10,6 +10,7 @@
  * create and drop a database).
  */
 import { randomBytes } from 'node:crypto';
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { migrate } from '../src/db/migrate.js';
@@ -94,7 +95,8 @@ async function measureWindow(
   const rolledMed = med(rolled) ?? 0;
   console.log(
     `\n${windowDays}-day metrics over ${events} events (${sample} legitimate in ` +
-      `the window), median of ${runs}:`,
+      `the window), median of ${runs}, 1-min load ` +
+      `${loadavg()[0]?.toFixed(2)}:`,
   );
   console.log(`  raw events (baseline): ${rawMed.toFixed(0)} ms`);
   console.log(`  with hourly rollups:   ${rolledMed.toFixed(0)} ms`);
