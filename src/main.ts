@@ -38,68 +38,72 @@ async function main(argv: string[]): Promise<number> {
   const once = argv.includes('--once');
   const started = performance.now();
   const settings = loadSettings();
-  const mojEracun = await startMojEracunSimulator();
-  const simulator = await startEposlovanjeSimulator();
-  const f2 = await startFiskalizacija2Simulator();
-  const app = await openTenantGate(settings, {
-    allowLocalKey: true,
-    recordFlags: true,
-    register: 'start',
-    endpoints: {
-      EINVOICE_EPOSLOVANJE: simulator.url,
-      EINVOICE_MOJ_ERACUN: mojEracun.url,
-    },
-  });
-  announce(app, simulator.url);
+  // Everything opened is closed in reverse order, on success and on
+  // error alike, so a failed start exits instead of hanging.
+  const opened: { close(): Promise<void> }[] = [];
+  try {
+    const mojEracun = await startMojEracunSimulator();
+    opened.push(mojEracun);
+    const simulator = await startEposlovanjeSimulator();
+    opened.push(simulator);
+    const f2 = await startFiskalizacija2Simulator();
+    opened.push(f2);
+    const app = await openTenantGate(settings, {
+      allowLocalKey: true,
+      recordFlags: true,
+      register: 'start',
+      endpoints: {
+        EINVOICE_EPOSLOVANJE: simulator.url,
+        EINVOICE_MOJ_ERACUN: mojEracun.url,
+      },
+    });
+    opened.push(app);
+    announce(app, simulator.url);
 
-  registerDemoKeys(simulator);
-  const created = await seedDemoPlatform(app);
-  const traffic = await sendDemoTraffic(app);
-  const firstSendMs = Math.round(performance.now() - started);
-  console.log(
-    `demo: ${created} companies created, ${traffic.attempted} documents ` +
-      `submitted (${traffic.sent} sent, ${traffic.failed.length} refused), ` +
-      `${traffic.alreadyDone} already stored from an earlier run ` +
-      `[${firstSendMs} ms]`,
-  );
-  for (const f of traffic.failed) {
-    console.log(`  refused: ${f.companyId} ${f.document}: ${f.code}`);
-  }
-  const einvoices = await runEInvoiceDemo(app, {
-    eposlovanje: simulator,
-    mojEracun,
-  });
-  console.log(formatEInvoiceDemo(einvoices));
-  await fiscalizeOnce(app);
-  await reportOnce(app, f2.url);
+    registerDemoKeys(simulator);
+    const created = await seedDemoPlatform(app);
+    const traffic = await sendDemoTraffic(app);
+    const firstSendMs = Math.round(performance.now() - started);
+    console.log(
+      `demo: ${created} companies created, ${traffic.attempted} documents ` +
+        `submitted (${traffic.sent} sent, ${traffic.failed.length} ` +
+        `refused), ${traffic.alreadyDone} already stored from an earlier ` +
+        `run [${firstSendMs} ms]`,
+    );
+    for (const f of traffic.failed) {
+      console.log(`  refused: ${f.companyId} ${f.document}: ${f.code}`);
+    }
+    const einvoices = await runEInvoiceDemo(app, {
+      eposlovanje: simulator,
+      mojEracun,
+    });
+    console.log(formatEInvoiceDemo(einvoices));
+    await fiscalizeOnce(app);
+    await reportOnce(app, f2.url);
 
-  const ready = await printReport(app);
-  const peakMb = Math.round(process.resourceUsage().maxRSS / 1024);
-  console.log(`\npeak memory ${peakMb} MB`);
-  if (once) {
-    await app.close();
-    await mojEracun.close();
-    await simulator.close();
-    await f2.close();
-    return ready ? EXIT_READY : EXIT_NOT_READY;
+    const ready = await printReport(app);
+    const peakMb = Math.round(process.resourceUsage().maxRSS / 1024);
+    console.log(`\npeak memory ${peakMb} MB`);
+    if (once) return ready ? EXIT_READY : EXIT_NOT_READY;
+
+    const api = await startApi(app, apiOptionsFrom(app.settings));
+    opened.push(api);
+    console.log(`\nAPI at ${api.url} (OpenAPI ${api.url}/openapi.json)`);
+    if (!app.settings.databaseUrl) {
+      // The embedded demo only: a fresh operator key each start, the
+      // previous one revoked, so the dashboard opens without a setup step.
+      const keys = new ApiKeyService({ db: app.db, logger: app.logger });
+      const { token } = await keys.replaceLabelled('npm start dashboard');
+      console.log(`dashboard: ${api.url}/dashboard#token=${token}`);
+    }
+    console.log(`ePoslovanje sandbox at ${simulator.url}; Ctrl-C to stop`);
+    await waitForSignal();
+    return 0;
+  } finally {
+    for (const resource of opened.reverse()) {
+      await resource.close().catch(() => undefined);
+    }
   }
-  const api = await startApi(app, apiOptionsFrom(app.settings));
-  console.log(`\nAPI at ${api.url} (OpenAPI ${api.url}/openapi.json)`);
-  if (!app.settings.databaseUrl) {
-    // The embedded demo only: a fresh operator key each start, the
-    // previous one revoked, so the dashboard opens without a setup step.
-    const keys = new ApiKeyService({ db: app.db, logger: app.logger });
-    const { token } = await keys.replaceLabelled('npm start dashboard');
-    console.log(`dashboard: ${api.url}/dashboard#token=${token}`);
-  }
-  console.log(`ePoslovanje sandbox at ${simulator.url}; Ctrl-C to stop`);
-  await waitForSignal();
-  await api.close();
-  await mojEracun.close();
-  await simulator.close();
-  await f2.close();
-  await app.close();
-  return 0;
 }
 
 /**

@@ -190,7 +190,13 @@ export function issueDemoCertificate(
   cert.validity.notAfter = new Date(from.getTime() + 365 * 86_400_000);
   cert.setSubject([
     { shortName: 'C', value: 'HR' },
-    { shortName: 'O', value: name },
+    // forge writes a PrintableString byte by byte; as a UTF8String it
+    // encodes the name, so "Moj-eRačun" survives parsing.
+    {
+      shortName: 'O',
+      value: name,
+      valueTagClass: forge.asn1.Type.UTF8 as unknown as forge.asn1.Class,
+    },
     { shortName: 'CN', value: 'FISKAL 1' },
     { name: 'serialNumber', value: `HR${oib}` },
   ]);
