@@ -4,36 +4,57 @@ import { checkEnv } from '../flags/flag-store.js';
 import { WorkerRegistry } from '../workers/registry.js';
 import { latestCheckRuns, type CheckRun } from '../workers/scheduled-checks.js';
 import {
+  parseCapabilities,
+  WORKER_CAPABILITIES,
+} from '../workers/capabilities.js';
+import {
   dailyChecksOf,
   startWorkerProcess,
+  type CapabilityPlan,
 } from '../workers/worker-process.js';
 import { printJson, printTable } from './io.js';
 
-/** `tenantgate worker [checks | list]`. */
+/** `tenantgate worker [--only L | --without L] [checks | list]`. */
 export function addWorkerCommands(program: Command, act: Act): void {
   const worker = program
     .command('worker')
     .description(
-      'run the pg-boss worker: fiscal queue, daily checks, ledger rollups',
+      'run the pg-boss worker: fiscal queue, inbox polling, reporting, ' +
+        'reconciliation and status sweeps, daily checks, ledger, probe',
     )
+    .option(
+      '--only <list>',
+      `run only these, comma-separated: ${WORKER_CAPABILITIES.join(',')}`,
+    )
+    .option('--without <list>', 'run everything but these')
     .action(
-      act(async () =>
-        withApp(
+      act(async (o: { only?: string; without?: string }) => {
+        const selection = {
+          only: o.only ? parseCapabilities(o.only, 'only') : undefined,
+          without: o.without
+            ? parseCapabilities(o.without, 'without')
+            : undefined,
+        };
+        return withApp(
           async (app) => {
-            const w = await startWorkerProcess(app);
-            console.log(
-              `worker: fiscal queue ${w.fiscal ? 'on' : 'off (no TENANTGATE_CIS_URL)'}` +
-                `; scheduled ${w.scheduled.join(', ')} (Ctrl-C to stop)`,
-            );
-            await new Promise<void>((resolve) => {
+            // Listening from the start: a signal during startup stops
+            // the worker once it has started, instead of killing it.
+            const signalled = new Promise<void>((resolve) => {
               process.once('SIGINT', () => resolve());
               process.once('SIGTERM', () => resolve());
             });
+            const w = await startWorkerProcess(app, selection);
+            printCapabilities(w.capabilities);
+            console.log(
+              `worker: running, crons in ${w.tz} (Ctrl-C or SIGTERM stops it)`,
+            );
+            await signalled;
             await w.stop();
+            console.log('worker: stopped');
           },
           { register: 'worker', recordFlags: true },
-        ),
-      ),
+        );
+      }),
     );
 
   worker
@@ -85,6 +106,21 @@ export function addWorkerCommands(program: Command, act: Act): void {
         }),
       ),
     );
+}
+
+/** One line per capability: on with its queues and crons, or why not. */
+function printCapabilities(capabilities: readonly CapabilityPlan[]): void {
+  const width = Math.max(...capabilities.map((c) => c.capability.length));
+  for (const c of capabilities) {
+    const what = c.on
+      ? [
+          ...c.queues.map((q) => `${q} (queued jobs)`),
+          ...c.schedules.map((s) => `${s.queue} ${s.cron}`),
+        ].join(', ')
+      : c.reason;
+    const name = c.capability.padEnd(width);
+    console.log(`worker: ${name} ${c.on ? 'on ' : 'off'} ${what}`);
+  }
 }
 
 function checkRow(r: CheckRun) {

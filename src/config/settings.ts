@@ -15,6 +15,13 @@ const flagValue = z
   .optional()
   .transform((v) => (v === undefined ? undefined : v === 'true' || v === '1'));
 
+// A five-field cron expression of numbers, `*`, `,`, `-` and `/`
+// (e.g. `*/5 * * * *`); pg-boss checks the ranges when it schedules.
+const cron = z
+  .string()
+  .trim()
+  .regex(/^[\d*,/-]+(\s+[\d*,/-]+){4}$/, 'five cron fields (m h dom mon dow)');
+
 const settingsSchema = z.object({
   DATABASE_URL: z.string().url().optional(),
   TENANTGATE_DATA_DIR: z.string().min(1).default('.data/pglite'),
@@ -40,6 +47,12 @@ const settingsSchema = z.object({
   TENANTGATE_ALERT_WEBHOOK_URL: z.string().url().optional(),
   TENANTGATE_CIS_URL: z.string().url().optional(),
   TENANTGATE_CIS_CA_FILE: z.string().min(1).optional(),
+  TENANTGATE_F2_URL: z.string().url().optional(),
+  TENANTGATE_F2_CA_FILE: z.string().min(1).optional(),
+  TENANTGATE_INBOUND_CRON: cron.default('*/5 * * * *'),
+  TENANTGATE_REPORTING_CRON: cron.default('*/5 * * * *'),
+  TENANTGATE_RECONCILE_CRON: cron.default('*/5 * * * *'),
+  TENANTGATE_STATUS_CRON: cron.default('*/15 * * * *'),
   TENANTGATE_HEARTBEAT_MS: z.coerce.number().int().min(100).default(10000),
   TENANTGATE_PROBE_LEGACY_COMPANY: z.string().min(1).optional(),
   TENANTGATE_PROBE_V2_COMPANY: z.string().min(1).optional(),
@@ -119,6 +132,25 @@ export interface Settings {
    * worker` does not work the fiscal queue.
    */
   cis: { url: string | undefined; caFile: string | undefined };
+  /**
+   * The Fiskalizacija 2.0 endpoint reports go to, and the CA file its
+   * TLS certificate chains to. Default unset: `tenantgate worker` does
+   * not run the reporting queue; `reporting run` reads the same two.
+   */
+  f2: { url: string | undefined; caFile: string | undefined };
+  /**
+   * The crons (Europe/Zagreb) of the worker's e-invoice schedules:
+   * queueing a poll of every inbox (default every 5 minutes), queueing
+   * every company with reports due (every 5 minutes), reconciling
+   * sends of unknown outcome (every 5 minutes) and polling the status
+   * of issued documents (every 15 minutes).
+   */
+  workerCrons: {
+    inbound: string;
+    reporting: string;
+    reconcile: string;
+    status: string;
+  };
   /**
    * How often a process heartbeats into the worker registry. Default
    * 10 000 ms; a process silent for three beats is presumed gone.
@@ -208,6 +240,13 @@ export function loadSettings(
     eventRetentionDays: s.TENANTGATE_EVENT_RETENTION_DAYS,
     alertWebhookUrl: s.TENANTGATE_ALERT_WEBHOOK_URL,
     cis: { url: s.TENANTGATE_CIS_URL, caFile: s.TENANTGATE_CIS_CA_FILE },
+    f2: { url: s.TENANTGATE_F2_URL, caFile: s.TENANTGATE_F2_CA_FILE },
+    workerCrons: {
+      inbound: s.TENANTGATE_INBOUND_CRON,
+      reporting: s.TENANTGATE_REPORTING_CRON,
+      reconcile: s.TENANTGATE_RECONCILE_CRON,
+      status: s.TENANTGATE_STATUS_CRON,
+    },
     heartbeatMs: s.TENANTGATE_HEARTBEAT_MS,
     probe:
       s.TENANTGATE_PROBE_LEGACY_COMPANY && s.TENANTGATE_PROBE_V2_COMPANY

@@ -7,6 +7,9 @@ import type { InboundService, PollResult } from './inbound-service.js';
 /** The pg-boss queue of inbox polls: one job per (company, intermediary). */
 export const INBOUND_QUEUE = 'einvoice-receive';
 
+/** The scheduled fan-out that queues a poll of every inbox. */
+export const INBOUND_SCHEDULE_QUEUE = `${INBOUND_QUEUE}-schedule`;
+
 /**
  * A job: poll this company's inbox at this intermediary. The gate picks
  * the route (its integration account, or the legacy key), so the job is
@@ -158,7 +161,7 @@ export function inboundPollSchedule(
   cron = '*/5 * * * *',
 ): { queue: string; cron: string; run: () => Promise<number> } {
   return {
-    queue: `${INBOUND_QUEUE}-schedule`,
+    queue: INBOUND_SCHEDULE_QUEUE,
     cron,
     run: () => enqueueInboundPolls(deps),
   };
