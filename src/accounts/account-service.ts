@@ -5,7 +5,11 @@ import {
   type Database,
   type Queryable,
 } from '../db/database.js';
-import { invalidInput, TenantGateError } from '../errors/tenantgate-error.js';
+import {
+  companyNotFound,
+  invalidInput,
+  TenantGateError,
+} from '../errors/tenantgate-error.js';
 import type { Logger } from '../logging/logger.js';
 import {
   openPkcs12,
@@ -239,7 +243,14 @@ export class AccountService {
 
   async list(companyId?: string): Promise<IntegrationAccount[]> {
     if (companyId) {
-      return this.inTenant(companyId, (tx) => listAccounts(tx, { companyId }));
+      return this.inTenant(companyId, async (tx) => {
+        const company = await tx.query(
+          'SELECT 1 FROM "Company" WHERE id = $1',
+          [companyId],
+        );
+        if (company.length === 0) throw companyNotFound(companyId);
+        return listAccounts(tx, { companyId });
+      });
     }
     return this.deps.db.transaction(operator, (tx) => listAccounts(tx));
   }
@@ -459,12 +470,6 @@ async function assertCompanyOib(
       companyOib: company.oib,
     },
   );
-}
-
-function companyNotFound(companyId: string) {
-  return new TenantGateError('COMPANY_NOT_FOUND', 'No such company', {
-    companyId,
-  });
 }
 
 function accountNotFound(companyId: string, id: string) {

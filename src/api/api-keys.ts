@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { operator, type Database } from '../db/database.js';
-import { invalidInput, TenantGateError } from '../errors/tenantgate-error.js';
+import { companyNotFound, invalidInput } from '../errors/tenantgate-error.js';
 import type { Logger } from '../logging/logger.js';
 
 /** `operator`: acts across companies; `tenant`: on one company only. */
@@ -70,9 +70,7 @@ export class ApiKeyService {
           [companyId],
         );
         if (company.length === 0) {
-          throw new TenantGateError('COMPANY_NOT_FOUND', 'No such company', {
-            companyId,
-          });
+          throw companyNotFound(companyId);
         }
       }
       const rows = await tx.query<ApiKey>(

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { isEInvoiceKind, LEGACY_PROVIDER_KINDS } from '../accounts/kinds.js';
 import { operator, type Database, type Queryable } from '../db/database.js';
-import { invalidInput, TenantGateError } from '../errors/tenantgate-error.js';
+import { companyNotFound, invalidInput } from '../errors/tenantgate-error.js';
 import type { Logger } from '../logging/logger.js';
 import type { SecretBinding } from '../vault/envelope.js';
 import { isValidOib } from './oib.js';
@@ -107,7 +107,7 @@ export class CompanyService {
     const rows = await this.deps.db.transaction(operator, (tx) =>
       tx.query<Company>(`SELECT ${COLUMNS} FROM "Company" WHERE id = $1`, [id]),
     );
-    if (!rows[0]) throw notFound(id);
+    if (!rows[0]) throw companyNotFound(id);
     return rows[0];
   }
 
@@ -129,7 +129,7 @@ export class CompanyService {
     const company = await this.deps.db.transaction(operator, (tx) =>
       updateEntitlements(tx, id, change, kind),
     );
-    if (!company) throw notFound(id);
+    if (!company) throw companyNotFound(id);
     this.deps.logger.info({
       event: 'company.entitlements_changed',
       companyId: id,
@@ -167,7 +167,7 @@ export class CompanyService {
         [id, provider, envelope],
       ),
     );
-    if (rows.length === 0) throw notFound(id);
+    if (rows.length === 0) throw companyNotFound(id);
   }
 }
 
@@ -203,10 +203,4 @@ function parseDefaultKind(value: string | null): string | null {
     'enum',
     `eInvoiceKind: '${value}' is not an e-invoice kind`,
   );
-}
-
-function notFound(id: string) {
-  return new TenantGateError('COMPANY_NOT_FOUND', 'No such company', {
-    companyId: id,
-  });
 }

@@ -11,7 +11,11 @@ import type {
   EnforcementGate,
   RoutedAccount,
 } from '../enforcement/gate.js';
-import { invalidInput, TenantGateError } from '../errors/tenantgate-error.js';
+import {
+  companyNotFound,
+  invalidInput,
+  TenantGateError,
+} from '../errors/tenantgate-error.js';
 import type { Origin } from '../events/operation-event.js';
 import type { IntermediaryClient, SendResult } from './intermediary.js';
 import {
@@ -223,9 +227,7 @@ export class OutboundService {
         [request.companyId],
       );
       if (!company[0]) {
-        throw new TenantGateError('COMPANY_NOT_FOUND', 'No such company', {
-          companyId: request.companyId,
-        });
+        throw companyNotFound(request.companyId);
       }
       if (company[0].oib !== facts.sellerOib) {
         throw invalidInput(

@@ -15,6 +15,7 @@ import {
   type Statement,
 } from '../db/database.js';
 import {
+  companyNotFound,
   TenantGateError,
   toTenantGateError,
 } from '../errors/tenantgate-error.js';
@@ -200,9 +201,7 @@ export class EnforcementGate {
   private async plan(request: OperationRequest): Promise<Planned> {
     const { row, cached } = await this.resolve(request);
     if (!row?.companyExists) {
-      throw new TenantGateError('COMPANY_NOT_FOUND', 'No such company', {
-        companyId: request.companyId,
-      });
+      throw companyNotFound(request.companyId);
     }
     const kind =
       request.kind ?? this.defaultKind(request.operation, row, request);

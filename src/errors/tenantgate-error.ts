@@ -63,6 +63,18 @@ export function invalidInput(
   });
 }
 
+/** No company with this id (or not visible to the caller): names it. */
+export function companyNotFound(
+  companyId: string,
+  details: ErrorDetails = {},
+): TenantGateError {
+  return new TenantGateError(
+    'COMPANY_NOT_FOUND',
+    `No such company: ${companyId}`,
+    { companyId, ...details },
+  );
+}
+
 /**
  * Normalizes anything thrown into a TenantGateError exactly once, keeping
  * the original as `cause`.
