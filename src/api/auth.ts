@@ -1,5 +1,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { invalidInput, TenantGateError } from '../errors/tenantgate-error.js';
+import {
+  companyNotFound,
+  invalidInput,
+  TenantGateError,
+} from '../errors/tenantgate-error.js';
 import type { ApiKeyService, Principal } from './api-keys.js';
 
 declare module 'fastify' {
@@ -18,12 +22,13 @@ export const TENANT_HEADER = 'x-tenant-id';
 
 /**
  * The onRequest hook: every non-public route needs
- * `Authorization: Bearer <token>` of a live key.
+ * `Authorization: Bearer <token>` of a live key. A path no route serves
+ * is answered 404 ROUTE_NOT_FOUND with or without one.
  */
 export function authHook(keys: ApiKeyService) {
   return async (request: FastifyRequest, _reply: FastifyReply) => {
     request.principal = null;
-    if (request.routeOptions.config.public) return;
+    if (request.routeOptions.config.public || request.is404) return;
     const token = bearerToken(request.headers.authorization);
     const principal = token ? await keys.authenticate(token) : null;
     if (!principal) {
@@ -81,7 +86,7 @@ export function tenantOf(request: FastifyRequest): TenantContext {
   const named = headerValue(request.headers[TENANT_HEADER]);
   if (principal.kind === 'tenant') {
     if (named !== undefined && named !== principal.companyId) {
-      throw new TenantGateError('COMPANY_NOT_FOUND', 'No such company', {});
+      throw companyNotFound(named);
     }
     return {
       companyId: principal.companyId,

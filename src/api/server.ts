@@ -76,13 +76,12 @@ export async function createApiServer(
   server.setErrorHandler(sendProblem);
   server.setNotFoundHandler((request, reply) =>
     sendProblem(
-      new TenantGateError('INVALID_INPUT', `No route ${request.url}`, {
-        field: 'url',
-        rule: 'route-exists',
-      }),
+      new TenantGateError(
+        'ROUTE_NOT_FOUND',
+        `No route ${request.method} ${request.url}`,
+      ),
       request,
       reply,
-      404,
     ),
   );
   server.addHook('onRequest', authHook(keys));

@@ -273,6 +273,14 @@ export const ERROR_CATALOGUE = {
     description:
       'The Tax Administration refused a Fiskalizacija 2.0 report: the whole request (S002–S006: signature, certificate, schema, the signer not authorised for the OIB) or, from `assertRecorded`, a record (S007, S009–S012); `details.code` is the S-code and `details.recordNumber` the 1-based record. Nothing of the refused request was recorded.',
   },
+  ROUTE_NOT_FOUND: {
+    name: 'RouteNotFoundError',
+    severity: 'P2',
+    retryable: false,
+    layer: 'input',
+    description:
+      'The HTTP API has no route for this method and path; answered 404 whether or not the request carries a token.',
+  },
   FISCAL_REQUEST_NOT_FOUND: {
     name: 'FiscalRequestNotFoundError',
     severity: 'P2',

@@ -536,11 +536,20 @@ describeEachDatabase('HTTP API', ({ db }) => {
   });
 
   describe('problem details and logs', () => {
-    it('answers an unknown route with 404 problem+json', async () => {
-      const answer = await h().call('GET', '/v1/nothing-here', {
+    it('answers an unknown route with 404 ROUTE_NOT_FOUND, with or without a token', async () => {
+      const withKey = await h().call('GET', '/v1/nothing-here', {
         token: h().operatorToken,
       });
-      expectProblem(answer, 404, 'INVALID_INPUT');
+      const withoutKey = await h().call('POST', '/v1/nothing-here');
+
+      expectProblem(withKey, 404, 'ROUTE_NOT_FOUND');
+      expectProblem(withoutKey, 404, 'ROUTE_NOT_FOUND');
+      expect(withoutKey.body.detail).toBe('No route POST /v1/nothing-here');
+    });
+
+    it('still refuses a known route without a token with 401', async () => {
+      const answer = await h().call('GET', '/v1/companies');
+      expectProblem(answer, 401, 'AUTH_REQUIRED');
     });
 
     it('puts the request id on every log line of the request', async () => {
