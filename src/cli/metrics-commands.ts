@@ -107,7 +107,8 @@ async function printMetrics(db: Database, o: MetricsOptions) {
   console.log(
     `window ${window.environment} ${window.since.toISOString()} .. ` +
       `${window.until.toISOString()}: ${m.sampleSize} operations ` +
-      `(${m.probes} probes left out; ${m.rolledUpHours} hours from rollups)`,
+      `(${m.probes} probes left out; hours with events: ` +
+      `${m.rolledUpHours} from hourly rollups, ${m.rawHours} from raw events)`,
   );
   printTable([
     ratioRow('failed or blocked', m.failures),

@@ -26,8 +26,10 @@ export interface LedgerRow {
 /** Which part of the window came from rollups. */
 export interface LedgerRead {
   rows: LedgerRow[];
-  /** Whole hours read from "OperationEventHourly". */
+  /** Hours of the window with events, served from "OperationEventHourly". */
   rolledUpHours: number;
+  /** Hours of the window with events, read from the raw events. */
+  rawHours: number;
 }
 
 /** Columns both sources group by, '' standing for null. */
@@ -51,18 +53,22 @@ export async function readLedger(
     );
     const rolledUpTo = state[0] ? new Date(state[0].rolledUpTo) : null;
     const [from, to] = rollupRange(window, rolledUpTo, options.useRollups);
+    // An hour comes from one source only: the rollup range is whole
+    // hours, the raw slices are the rest of the window.
     const rows = await tx.query<RawLedgerRow>(
-      `SELECT hour, ${DIMENSIONS}, sum(count)::bigint AS count FROM (
+      `SELECT hour, ${DIMENSIONS}, sum(count)::bigint AS count,
+              bool_or(rolled) AS rolled FROM (
          SELECT date_trunc('hour', at, 'UTC') AS hour,
                 operation, COALESCE(path, '') AS path, outcome,
                 "wouldBlock", fallback, COALESCE("errorName", '')
-                  AS "errorName", origin, count(*) AS count
+                  AS "errorName", origin, count(*) AS count,
+                false AS rolled
            FROM "OperationEvent"
           WHERE environment = $1
             AND ((at >= $2 AND at < $4) OR (at >= $5 AND at < $3))
           GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
          UNION ALL
-         SELECT hour, ${DIMENSIONS}, count
+         SELECT hour, ${DIMENSIONS}, count, true AS rolled
            FROM "OperationEventHourly"
           WHERE environment = $1 AND hour >= $4 AND hour < $5
        ) slices
@@ -72,7 +78,8 @@ export async function readLedger(
     );
     return {
       rows: rows.map(toLedgerRow),
-      rolledUpHours: Math.round((to.getTime() - from.getTime()) / HOUR_MS),
+      rolledUpHours: hoursOf(rows.filter((r) => r.rolled)),
+      rawHours: hoursOf(rows.filter((r) => !r.rolled)),
     };
   });
 }
@@ -93,7 +100,13 @@ function rollupRange(
   return to > from ? [from, to] : [from, from];
 }
 
+/** Distinct hours among the rows. */
+function hoursOf(rows: readonly RawLedgerRow[]): number {
+  return new Set(rows.map((r) => new Date(r.hour).getTime())).size;
+}
+
 interface RawLedgerRow {
+  rolled: boolean;
   hour: Date | string;
   operation: string;
   path: string;

@@ -60,8 +60,10 @@ export interface LedgerMetrics {
   wouldBlock: Ratio;
   fallback: Ratio;
   integrationNotFound: Ratio;
-  /** Whole hours read from rollups rather than raw events. */
+  /** Hours of the window with events, served from hourly rollups. */
   rolledUpHours: number;
+  /** Hours of the window with events, read from raw events. */
+  rawHours: number;
 }
 
 /** Reads the window from the ledger and computes every metric. */
@@ -74,6 +76,7 @@ export async function ledgerMetrics(
   return {
     ...computeMetrics(window, read.rows),
     rolledUpHours: read.rolledUpHours,
+    rawHours: read.rawHours,
   };
 }
 
@@ -81,7 +84,7 @@ export async function ledgerMetrics(
 export function computeMetrics(
   window: MetricsWindow,
   rows: readonly LedgerRow[],
-): Omit<LedgerMetrics, 'rolledUpHours'> {
+): Omit<LedgerMetrics, 'rolledUpHours' | 'rawHours'> {
   const legit = rows.filter((r) => r.origin !== 'probe');
   const total = sum(legit);
   const ratio = (pick: (r: LedgerRow) => boolean) =>

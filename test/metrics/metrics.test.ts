@@ -76,7 +76,11 @@ describeEachDatabase('metrics over a crafted ledger', ({ db }) => {
   it('match the hand-computed values on raw events', async () => {
     await insertEvents(db(), LEDGER);
     const metrics = await ledgerMetrics(db(), WINDOW);
-    expect(metrics).toMatchObject({ ...EXPECTED, rolledUpHours: 0 });
+    expect(metrics).toMatchObject({
+      ...EXPECTED,
+      rolledUpHours: 0,
+      rawHours: 3,
+    });
   });
 
   it('report an empty window as no data, not as 100%', async () => {
@@ -101,9 +105,27 @@ describeEachDatabase('metrics over a crafted ledger', ({ db }) => {
     });
     expect(report.rolledUpTo).toEqual(new Date(at('12:00')));
     const rolled = await ledgerMetrics(db(), WINDOW);
-    expect(rolled).toMatchObject({ ...EXPECTED, rolledUpHours: 1 });
+    // 09:00 from its rollup; the partial hours 08:00 and 10:00 raw.
+    expect(rolled).toMatchObject({
+      ...EXPECTED,
+      rolledUpHours: 1,
+      rawHours: 2,
+    });
     const raw = await ledgerMetrics(db(), WINDOW, { useRollups: false });
-    expect(raw).toMatchObject({ ...EXPECTED, rolledUpHours: 0 });
+    expect(raw).toMatchObject({ ...EXPECTED, rolledUpHours: 0, rawHours: 3 });
+  });
+
+  it('count only hours that served events, not the hours rollups cover', async () => {
+    // Rolled up to 12:00, but nothing happened on the day before.
+    const metrics = await ledgerMetrics(db(), {
+      environment: 'production',
+      since: new Date('2026-01-09T00:00:00Z'),
+      until: new Date('2026-01-10T00:00:00Z'),
+    });
+
+    expect(metrics.sampleSize).toBe(0);
+    expect(metrics.rolledUpHours).toBe(0);
+    expect(metrics.rawHours).toBe(0);
   });
 
   it('rolling up again changes nothing', async () => {
