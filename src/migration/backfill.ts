@@ -59,7 +59,11 @@ export interface AmbiguousRow {
 /** Per table: what one run saw and did. */
 export interface BackfillTableReport {
   resumedAfter: string | null;
-  /** Served rows without an account that the run read. */
+  /**
+   * Rows without an account that the run looked at: the served ones it
+   * decided one by one and the unserved ones it counted. Always
+   * linked + skippedConcurrently + notServed + ambiguous.
+   */
   scanned: number;
   /** Linked (apply) or linkable (dry run). */
   linked: number;
@@ -215,6 +219,7 @@ async function backfillTable(
   out.notServed = await deps.db.transaction(operator, (tx) =>
     countNotServed(tx, table, after),
   );
+  out.scanned = out.notServed;
 
   for (;;) {
     const rows = await deps.db.transaction(operator, (tx) =>
@@ -223,7 +228,8 @@ async function backfillTable(
     if (rows.length === 0) break;
     const last = rows[rows.length - 1]?.id as string;
 
-    const links = await decide(proofs, report, table, rows, options);
+    const decided = await decide(proofs, table, rows);
+    const links = decided.links;
     if (apply) {
       const outcome = await linkBatch(deps.db, table, links, {
         lastId: last,
@@ -232,6 +238,7 @@ async function backfillTable(
         inBatch: options.inBatch,
       });
       if (outcome === 'timeout') {
+        // Rolled back: its rows are read, decided and counted again.
         batchSize = Math.max(1, Math.floor(batchSize / 2));
         continue;
       }
@@ -242,6 +249,7 @@ async function backfillTable(
     } else {
       out.linked += links.length;
     }
+    countBatch(report, table, rows.length, decided, options);
     out.batches++;
     after = last;
   }
@@ -322,43 +330,65 @@ interface Link {
   accountId: string;
 }
 
-/** Decides each row; records the ambiguous and unserved ones. */
+/** One batch decided: what to link, what was not served or unclear. */
+interface Decided {
+  links: Link[];
+  notServed: number;
+  ambiguous: AmbiguousRow[];
+}
+
+/** Decides each row of a batch; counts nothing (see `countBatch`). */
 async function decide(
   proofs: ProofCache,
-  report: BackfillReport,
   table: BackfillTable,
   rows: CandidateRow[],
-  options: BackfillOptions,
-): Promise<Link[]> {
-  const out = report.tables[table];
+): Promise<Decided> {
   await proofs.load(table, rows);
-  const links: Link[] = [];
+  const decided: Decided = { links: [], notServed: 0, ambiguous: [] };
   for (const row of rows) {
-    out.scanned++;
     const decision = proofs.decide(table, row);
     if ('notServed' in decision) {
-      out.notServed++;
+      decided.notServed++;
     } else if ('reason' in decision) {
-      out.ambiguous++;
-      const by = out.ambiguousByReason;
-      by[decision.reason] = (by[decision.reason] ?? 0) + 1;
-      if (report.ambiguousRows.length < (options.ambiguousLimit ?? 1000)) {
-        report.ambiguousRows.push({
-          table,
-          id: row.id,
-          companyId: row.companyId,
-          reason: decision.reason,
-        });
-      }
+      decided.ambiguous.push({
+        table,
+        id: row.id,
+        companyId: row.companyId,
+        reason: decision.reason,
+      });
     } else {
-      links.push({
+      decided.links.push({
         id: row.id,
         companyId: row.companyId,
         accountId: decision.accountId,
       });
     }
   }
-  return links;
+  return decided;
+}
+
+/**
+ * Counts a batch once it is done (committed, or decided in a dry run),
+ * so a batch retried after a timeout is not counted twice.
+ */
+function countBatch(
+  report: BackfillReport,
+  table: BackfillTable,
+  scanned: number,
+  decided: Decided,
+  options: BackfillOptions,
+): void {
+  const out = report.tables[table];
+  out.scanned += scanned;
+  out.notServed += decided.notServed;
+  out.ambiguous += decided.ambiguous.length;
+  for (const row of decided.ambiguous) {
+    const by = out.ambiguousByReason;
+    by[row.reason] = (by[row.reason] ?? 0) + 1;
+    if (report.ambiguousRows.length < (options.ambiguousLimit ?? 1000)) {
+      report.ambiguousRows.push(row);
+    }
+  }
 }
 
 /**

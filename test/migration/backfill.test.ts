@@ -177,6 +177,27 @@ describeEachDatabase('backfill: which rows are linked', ({ db }) => {
     );
   });
 
+  it('reports counts whose parts add up to what it scanned, unserved rows included', async () => {
+    const { companyId } = await provisioned(db());
+    await insertInvoices(db(), companyId, { count: 2 });
+    await insertInvoices(db(), companyId, { status: 'DRAFT' });
+    await insertInvoices(db(), companyId, { providerKind: 'EINVOICE_FINA' });
+
+    for (const apply of [false, true]) {
+      const report = await run(apply);
+
+      const e = report.tables.EInvoice;
+      expect(e.notServed).toBeGreaterThanOrEqual(1);
+      expect(e.ambiguous).toBeGreaterThanOrEqual(1);
+      expect(e.linked).toBeGreaterThanOrEqual(2);
+      for (const t of Object.values(report.tables)) {
+        expect(
+          t.linked + t.skippedConcurrently + t.notServed + t.ambiguous,
+        ).toBe(t.scanned);
+      }
+    }
+  });
+
   it('never replaces an account a row already has', async () => {
     const { companyId } = await provisioned(db());
     const other = `ia_${randomUUID()}`;
