@@ -90,7 +90,10 @@ export async function investigate(
       [environment, since, now],
     ),
   );
-  const audits = await controller.deps.audits();
+  // The environment's own audit (or the one audit of a shared database).
+  const audits = (await controller.deps.audits()).filter(
+    (a) => a.label === environment || a.label === 'shared',
+  );
   const missingAccounts = audits.flatMap(({ report }) =>
     report.checks
       .filter((c) => c.status === 'NOT_READY')

@@ -83,6 +83,7 @@ export async function evaluateRollbackCriteria(
     if (layer === 'counterpart') counterpart += n;
   }
   const window = { since: since.toISOString(), until: now.toISOString() };
+  const rateThreshold = `rate <= ${o.maxErrorRate}, sampleSize >= ${o.minSample}`;
   const rate = (n: number) => (total === 0 ? null : n / total);
   const over = (n: number) =>
     total >= o.minSample && n / total > o.maxErrorRate;
@@ -90,12 +91,22 @@ export async function evaluateRollbackCriteria(
     {
       gate: 'rollback.tenant_violation',
       status: violations > 0 ? 'FAIL' : 'PASS',
-      numbers: { count: violations, sampleSize: total, ...window },
+      numbers: {
+        count: violations,
+        sampleSize: total,
+        threshold: 'count = 0',
+        ...window,
+      },
     },
     {
       gate: 'rollback.integration_required',
       status: required > 0 ? 'FAIL' : 'PASS',
-      numbers: { count: required, sampleSize: total, ...window },
+      numbers: {
+        count: required,
+        sampleSize: total,
+        threshold: 'count = 0',
+        ...window,
+      },
     },
     {
       gate: 'rollback.integration_error_rate',
@@ -110,6 +121,7 @@ export async function evaluateRollbackCriteria(
         rate: rate(integration),
         maxRate: o.maxErrorRate,
         minSample: o.minSample,
+        threshold: rateThreshold,
         ...window,
       },
     },
@@ -120,6 +132,7 @@ export async function evaluateRollbackCriteria(
         failures: counterpart,
         sampleSize: total,
         rate: rate(counterpart),
+        threshold: rateThreshold,
         ...window,
       },
     },
@@ -152,6 +165,9 @@ export interface RollbackReport {
 
 export interface WatchOutcome {
   action: 'none' | 'rolled_back' | 'paused';
+  /** The stage the tick found; only enforcing stages are watched. */
+  stage: Stage;
+  /** The criteria evaluated; null when the stage does not enforce. */
   criteria: CriteriaReport | null;
   rollback: RollbackReport | null;
 }
@@ -178,7 +194,12 @@ export class Rollback {
     const now = c.clock();
     const state = await c.store.state(now);
     if (!enforcing(state.stage)) {
-      return { action: 'none', criteria: null, rollback: null };
+      return {
+        action: 'none',
+        stage: state.stage,
+        criteria: null,
+        rollback: null,
+      };
     }
     const env = environmentOf(state.stage as ForwardStage);
     const criteria = await evaluateRollbackCriteria(
@@ -199,16 +220,16 @@ export class Rollback {
         reason: `automatic: ${criteria.breach}`,
         trigger: criteria.breach,
       });
-      return { action: 'rolled_back', criteria, rollback };
+      return { action: 'rolled_back', stage: state.stage, criteria, rollback };
     }
     if (criteria.counterpartOutage) {
       await c.pause({
         actor: 'rollout-watch',
         reason: 'counterpart outage: pausing, not rolling back',
       });
-      return { action: 'paused', criteria, rollback: null };
+      return { action: 'paused', stage: state.stage, criteria, rollback: null };
     }
-    return { action: 'none', criteria, rollback: null };
+    return { action: 'none', stage: state.stage, criteria, rollback: null };
   }
 
   /**

@@ -1,4 +1,4 @@
-import { operator, type Database } from '../db/database.js';
+import { operator, owner, type Database } from '../db/database.js';
 import { isForward, type ForwardStage, type Stage } from './stages.js';
 
 /** The rollout's current state. */
@@ -58,18 +58,22 @@ interface StateRow {
 export class RolloutStore {
   constructor(private readonly db: Database) {}
 
-  /** The current state; LEGACY since `now` when never started. */
+  /**
+   * The current state. Never started: LEGACY since the rollout tables
+   * were installed (`now` only when that record cannot be read).
+   */
   async state(now: Date): Promise<RolloutState> {
     const rows = await this.db.transaction(operator, (tx) =>
       tx.query<StateRow>('SELECT * FROM "Rollout" WHERE id = 1'),
     );
     const row = rows[0];
     if (!row) {
+      const since = (await this.installedAt()) ?? now;
       return {
         stage: 'LEGACY',
         heldStage: null,
-        stageStartedAt: now,
-        updatedAt: now,
+        stageStartedAt: since,
+        updatedAt: since,
         updatedBy: 'system',
       };
     }
@@ -83,6 +87,25 @@ export class RolloutStore {
       updatedAt: new Date(row.updatedAt),
       updatedBy: row.updatedBy,
     };
+  }
+
+  /**
+   * When the migration that created the rollout tables ran: the start
+   * of LEGACY. Undefined when the migration record is not readable
+   * (a connection that is not the owner).
+   */
+  private async installedAt(): Promise<Date | undefined> {
+    try {
+      const rows = await this.db.transaction(owner, (tx) =>
+        tx.query<{ appliedAt: Date | string }>(
+          `SELECT "appliedAt" FROM "_TenantGateMigration"
+            WHERE name = '0008_rollout.sql'`,
+        ),
+      );
+      return rows[0] ? new Date(rows[0].appliedAt) : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Moves to a stage and appends the transition, in one transaction. */

@@ -188,6 +188,33 @@ describeRollout(
       });
     });
 
+    it('says LEGACY since the rollout tables were installed, not since now, before any step', async () => {
+      const { clock, controller } = controllerOn(dbs());
+
+      const first = await controller.status();
+      clock.now = new Date(NOW.getTime() + HOUR_MS);
+      const later = await controller.status();
+
+      expect(first.stage).toBe('LEGACY');
+      expect(first.stageStartedAt).not.toEqual(NOW);
+      expect(later.stageStartedAt).toEqual(first.stageStartedAt);
+      expect(first.stageStartedAt.getTime()).toBeLessThanOrEqual(Date.now());
+    });
+
+    it('says a stage started when the transition into it was recorded', async () => {
+      const d = dbs();
+      await allFlagsOnFor(d, 8);
+      await healthyBoth(d);
+      const { clock, controller } = controllerOn(d);
+      await controller.advance({ actor: 'ops' });
+
+      clock.now = new Date(NOW.getTime() + 3 * HOUR_MS);
+      const status = await controller.status();
+
+      expect(status.stage).toBe('STAGING_ENFORCED');
+      expect(status.stageStartedAt).toEqual(NOW);
+    });
+
     it('pauses and resumes with a fresh watch window', async () => {
       const d = dbs();
       await allFlagsOnFor(d, 8);
