@@ -5,6 +5,7 @@ import { apiOptionsFrom, startApi } from '../api/server.js';
 import type { TenantGate } from '../app.js';
 import { invalidInput } from '../errors/tenantgate-error.js';
 import { printJson, printTable } from './io.js';
+import { integerOption } from './options.js';
 
 function keyService(app: TenantGate): ApiKeyService {
   return new ApiKeyService({ db: app.db, logger: app.logger });
@@ -77,7 +78,11 @@ export function addApiCommands(program: Command, act: Act): void {
   program
     .command('api')
     .description('serve the HTTP API and the dashboard until stopped')
-    .option('--port <n>', 'port (0: any free port; default from settings)')
+    .option(
+      '--port <n>',
+      'port (0: any free port; default from settings)',
+      integerOption('--port', { min: 0, max: 65535 }),
+    )
     .option('--host <host>', 'address to listen on (default from settings)')
     .action(
       act(async (o) =>
@@ -85,7 +90,7 @@ export function addApiCommands(program: Command, act: Act): void {
           async (app) => {
             const api = await startApi(app, {
               ...apiOptionsFrom(app.settings),
-              ...(o.port === undefined ? {} : { port: Number(o.port) }),
+              ...(o.port === undefined ? {} : { port: o.port }),
               ...(o.host === undefined ? {} : { host: o.host }),
             });
             console.log(`TenantGate API at ${api.url} (Ctrl-C to stop)`);

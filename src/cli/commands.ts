@@ -1,6 +1,5 @@
 import { withApp, type Act } from './session.js';
 import { auditPlatform } from '../audit/platform-audit.js';
-import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { runInvariants } from '../audit/audit.js';
 import { formatAuditReport, formatInvariantsReport } from '../audit/format.js';
@@ -8,7 +7,14 @@ import { exitCodeFor } from '../audit/report.js';
 import { migrate } from '../db/migrate.js';
 import { ERROR_CATALOGUE } from '../errors/catalogue.js';
 import { rotateMasterKey } from '../vault/rotation.js';
-import { parseOnOff, printJson, printTable, readSecret } from './io.js';
+import {
+  parseOnOff,
+  printJson,
+  printTable,
+  readInputFile,
+  readSecret,
+} from './io.js';
+import { parseJsonObject } from './options.js';
 import { addApiCommands } from './api-commands.js';
 import { addFlagCommands } from './flags-commands.js';
 import { addMetricsCommands } from './metrics-commands.js';
@@ -26,7 +32,10 @@ export function buildProgram(exit: (code: number) => void): Command {
     .description(
       'Tenant-scoped fiscalization and e-invoicing for Croatian platforms',
     )
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // Usage errors reach the entry (exit 2) instead of exiting here;
+    // every command below inherits this.
+    .exitOverride();
   const act =
     <A extends unknown[]>(fn: (...args: A) => Promise<number>) =>
     async (...args: A) =>
@@ -175,13 +184,13 @@ function addCompanyCommands(program: Command, act: Act) {
     .option('--secret-file <path>')
     .option('--secret-stdin')
     .action(
-      act(async (id: string, o) =>
-        withApp(async (app) => {
-          const secret = (await readSecret(o)).trim();
+      act(async (id: string, o) => {
+        const secret = (await readSecret(o)).trim();
+        return withApp(async (app) => {
           await app.companies.setLegacyEInvoiceKey(id, o.provider, secret);
           console.log('legacy key stored');
-        }),
-      ),
+        });
+      }),
     );
 }
 
@@ -204,22 +213,24 @@ function addAccountCommands(program: Command, act: Act) {
     .option('--secret-stdin')
     .option('--json', 'print JSON')
     .action(
-      act(async (o) =>
-        withApp(async (app) => {
+      act(async (o) => {
+        const providerConfig = {
+          ...(o.config ? parseJsonObject(o.config, '--config') : {}),
+          ...(o.taxReporting ? { taxReporting: o.taxReporting } : {}),
+        };
+        const secret = await readSecret(o);
+        return withApp(async (app) => {
           const account = await app.accounts.create({
             companyId: o.company,
             kind: o.kind,
             environment: o.env,
-            secret: await readSecret(o),
-            providerConfig: {
-              ...(o.config ? (parseJson(o.config) as object) : {}),
-              ...(o.taxReporting ? { taxReporting: o.taxReporting } : {}),
-            },
+            secret,
+            providerConfig,
           });
           if (o.json) printJson(account);
           else console.log(account.id);
-        }),
-      ),
+        });
+      }),
     );
 
   accounts
@@ -265,16 +276,13 @@ function addAccountCommands(program: Command, act: Act) {
     .option('--secret-file <path>')
     .option('--secret-stdin')
     .action(
-      act(async (id: string, o) =>
-        withApp(async (app) => {
-          const account = await app.accounts.rotate(
-            o.company,
-            id,
-            await readSecret(o),
-          );
+      act(async (id: string, o) => {
+        const secret = await readSecret(o);
+        return withApp(async (app) => {
+          const account = await app.accounts.rotate(o.company, id, secret);
           console.log(`rotated ${account.id} at ${account.rotatedAt}`);
-        }),
-      ),
+        });
+      }),
     );
 
   accounts
@@ -351,11 +359,12 @@ function addEInvoiceCommands(program: Command, act: Act) {
     .option('--account <id>', 'send through this integration account')
     .option('--json', 'print JSON')
     .action(
-      act(async (o) =>
-        withApp(async (app) => {
+      act(async (o) => {
+        const ublXml = readInputFile(o.file, '--file');
+        return withApp(async (app) => {
           const outcome = await app.outbound.send({
             companyId: o.company,
-            ublXml: readFileSync(o.file, 'utf8'),
+            ublXml,
             idempotencyKey: o.idempotencyKey,
             accountId: o.account,
             origin: 'user',
@@ -368,8 +377,8 @@ function addEInvoiceCommands(program: Command, act: Act) {
               ` account=${i.integrationAccountId ?? '-'}` +
               (outcome.duplicate ? ' (already sent; nothing sent again)' : ''),
           );
-        }),
-      ),
+        });
+      }),
     );
   einvoices
     .command('show <id>')
@@ -415,12 +424,4 @@ function addAuditCommands(program: Command, act: Act) {
         }),
       ),
     );
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new Error('--config is not valid JSON');
-  }
 }

@@ -4,6 +4,7 @@ import { isEInvoiceKind } from '../accounts/kinds.js';
 import { listInbound } from '../einvoice/inbound-store.js';
 import { invalidInput } from '../errors/tenantgate-error.js';
 import { printJson, printTable } from './io.js';
+import { integerOption } from './options.js';
 
 /**
  * The e-invoice lifecycle commands (issue #4, items 4–6), under
@@ -27,6 +28,7 @@ export function addEInvoiceLifecycleCommands(program: Command, act: Act): void {
     .action(
       act(async (o) =>
         withApp(async (app) => {
+          await app.companies.show(o.company);
           const results = await app.reconciler.reconcileCompany(o.company, {
             resend: o.resend,
             origin: 'user',
@@ -59,6 +61,7 @@ export function addEInvoiceLifecycleCommands(program: Command, act: Act): void {
     .action(
       act(async (o) =>
         withApp(async (app) => {
+          await app.companies.show(o.company);
           const options = { origin: 'user' as const, actor: 'cli' };
           const changes = o.invoice
             ? [
@@ -119,12 +122,14 @@ export function addEInvoiceLifecycleCommands(program: Command, act: Act): void {
     .command('inbox')
     .description('received e-invoices of a company, newest first')
     .requiredOption('--company <id>')
-    .option('--limit <n>', 'rows', '50')
+    .option('--limit <n>', 'rows', integerOption('--limit', { min: 1 }), 50)
     .option('--json', 'print JSON')
     .action(
       act(async (o) =>
         withApp(async (app) => {
-          const rows = await listInbound(app.db, o.company, Number(o.limit));
+          // An unknown company is an error, not an empty inbox.
+          await app.companies.show(o.company);
+          const rows = await listInbound(app.db, o.company, o.limit);
           if (o.json) return printJson(rows);
           printTable(
             rows.map((r) => ({

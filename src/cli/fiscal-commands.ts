@@ -1,13 +1,7 @@
 import { withApp, type Act } from './session.js';
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { invalidInput } from '../errors/tenantgate-error.js';
-import { printJson } from './io.js';
-
-interface PasswordOptions {
-  passwordFile?: string;
-  passwordStdin?: boolean;
-}
+import { printJson, readInputBytes, readPassword } from './io.js';
+import { parseJsonObject } from './options.js';
 
 /**
  * The CIS certificate commands (issue #3), under `accounts`:
@@ -30,19 +24,24 @@ export function addFiscalCommands(program: Command, act: Act): void {
     .option('--config <json>', 'non-secret provider config as JSON')
     .option('--json', 'print JSON')
     .action(
-      act(async (o) =>
-        withApp(async (app) => {
+      act(async (o) => {
+        const providerConfig = o.config
+          ? parseJsonObject(o.config, '--config')
+          : {};
+        const p12 = readInputBytes(o.p12, '--p12');
+        const password = await readPassword(o);
+        return withApp(async (app) => {
           const account = await app.accounts.createCertificateAccount({
             companyId: o.company,
             environment: o.env,
-            p12: readFileSync(o.p12),
-            password: await readPassword(o),
-            providerConfig: o.config ? parseConfig(o.config) : {},
+            p12,
+            password,
+            providerConfig,
           });
           if (o.json) printJson(account);
           else console.log(`${account.id} ${account.status}`);
-        }),
-      ),
+        });
+      }),
     );
 
   accounts
@@ -53,52 +52,18 @@ export function addFiscalCommands(program: Command, act: Act): void {
     .option('--password-file <path>')
     .option('--password-stdin')
     .action(
-      act(async (id: string, o) =>
-        withApp(async (app) => {
+      act(async (id: string, o) => {
+        const p12 = readInputBytes(o.p12, '--p12');
+        const password = await readPassword(o);
+        return withApp(async (app) => {
           const account = await app.accounts.rotateCertificate(
             o.company,
             id,
-            readFileSync(o.p12),
-            await readPassword(o),
+            p12,
+            password,
           );
           console.log(`rotated ${account.id} ${account.status}`);
-        }),
-      ),
+        });
+      }),
     );
-}
-
-/** The password without one trailing newline; spaces are kept. */
-async function readPassword(options: PasswordOptions): Promise<string> {
-  if (options.passwordFile && options.passwordStdin) {
-    throw invalidInput(
-      'password',
-      'one-source',
-      'password: use either --password-file or --password-stdin',
-    );
-  }
-  let raw: string;
-  if (options.passwordFile) raw = readFileSync(options.passwordFile, 'utf8');
-  else if (options.passwordStdin) raw = await readStdin();
-  else {
-    throw invalidInput(
-      'password',
-      'required',
-      'password: give --password-file PATH or --password-stdin',
-    );
-  }
-  return raw.replace(/\r?\n$/, '');
-}
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(Buffer.from(chunk));
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-function parseConfig(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw invalidInput('config', 'json', 'config: not valid JSON');
-  }
 }

@@ -4,7 +4,6 @@ import type { Command } from 'commander';
 import { FLAG_NAMES, loadSettings } from '../config/settings.js';
 import type { Database } from '../db/database.js';
 import { openDatabase } from '../db/open.js';
-import { invalidInput } from '../errors/tenantgate-error.js';
 import {
   checkEnv,
   FlagStore,
@@ -13,6 +12,7 @@ import {
 } from '../flags/flag-store.js';
 import { effectiveValue, type FlagValue } from '../flags/flag-value.js';
 import { parseOnOff, printJson, printTable } from './io.js';
+import { integerOption } from './options.js';
 
 /**
  * Opens only the database: flag commands read and change the store
@@ -50,7 +50,11 @@ export function addFlagCommands(program: Command, act: Act): void {
     .requiredOption('--env <env>', 'staging or production')
     .option('--reason <text>', 'why (required)')
     .option('--company <id>', 'a per-company override')
-    .option('--cohort <percent>', 'enforcement flag: percentage of companies')
+    .option(
+      '--cohort <percent>',
+      'enforcement flag: percentage of companies',
+      integerOption('--cohort', { min: 0, max: 100 }),
+    )
     .option('--allow <ids>', 'enforcement flag: comma-separated company ids')
     .option('--deny <ids>', 'enforcement flag: comma-separated company ids')
     .option('--actor <name>', 'who (default: user@host)')
@@ -92,7 +96,7 @@ export function addFlagCommands(program: Command, act: Act): void {
     .description('every change, newest first')
     .option('--env <env>', 'staging or production')
     .option('--flag <flag>')
-    .option('--limit <n>', 'how many (default 50)', '50')
+    .option('--limit <n>', 'how many', integerOption('--limit', { min: 1 }), 50)
     .option('--json', 'print JSON')
     .action(
       act(async (o) =>
@@ -100,7 +104,7 @@ export function addFlagCommands(program: Command, act: Act): void {
           const changes = await store.history({
             flag: o.flag,
             environment: o.env,
-            limit: positiveInt('limit', o.limit),
+            limit: o.limit,
           });
           if (o.json) return printJson(changes);
           printTable(changes.map(changeRow));
@@ -147,14 +151,14 @@ async function listFlags(
 function setInput(
   flag: string,
   onOff: string,
-  o: Record<string, string | boolean | undefined>,
+  o: Record<string, string | number | boolean | undefined>,
 ): SetFlagInput {
   return {
     flag,
     environment: String(o.env),
     companyId: o.company === undefined ? undefined : String(o.company),
     enabled: parseOnOff('value', onOff),
-    cohortPercent: o.cohort === undefined ? null : percent(String(o.cohort)),
+    cohortPercent: typeof o.cohort === 'number' ? o.cohort : null,
     allowCompanyIds: idList(o.allow),
     denyCompanyIds: idList(o.deny),
     actor: o.actor === undefined ? defaultActor() : String(o.actor),
@@ -194,32 +198,12 @@ function describeValue(v: FlagValue | null): string {
   return parts.join(' ');
 }
 
-function idList(value: string | boolean | undefined): string[] {
+function idList(value: unknown): string[] {
   if (typeof value !== 'string') return [];
   return value
     .split(',')
     .map((id) => id.trim())
     .filter((id) => id !== '');
-}
-
-function percent(text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 0 || n > 100) {
-    throw invalidInput(
-      'cohortPercent',
-      'integer-0-100',
-      'cohort: an integer from 0 to 100',
-    );
-  }
-  return n;
-}
-
-function positiveInt(field: string, text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n <= 0) {
-    throw invalidInput(field, 'positive-integer', `${field}: a whole number`);
-  }
-  return n;
 }
 
 function defaultActor(): string {

@@ -1,5 +1,83 @@
-import { readFileSync } from 'node:fs';
-import { invalidInput } from '../errors/tenantgate-error.js';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { invalidInput, isTenantGateError } from '../errors/tenantgate-error.js';
+
+/** What the operator is told when a file cannot be read or written. */
+const FILE_PROBLEMS: Record<string, string> = {
+  ENOENT: 'no such file or directory',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EISDIR: 'is a directory, not a file',
+  ENOTDIR: 'a part of the path is not a directory',
+  ENAMETOOLONG: 'the path is too long',
+};
+
+/**
+ * Runs a file operation on the path an option (`--file`) or argument
+ * (`file`) names; a failure becomes INVALID_INPUT naming it and the
+ * rule, never a stack trace.
+ */
+function onFile<T>(path: string, name: string, rule: FileRule, run: () => T) {
+  try {
+    return run();
+  } catch (error) {
+    if (isTenantGateError(error)) throw error;
+    const code = (error as { code?: unknown } | null)?.code;
+    const problem = typeof code === 'string' ? FILE_PROBLEMS[code] : undefined;
+    throw fileRefused(path, name, rule, problem ?? 'unusable');
+  }
+}
+
+type FileRule = 'readable-file' | 'writable-file';
+
+function fileRefused(path: string, name: string, rule: FileRule, why: string) {
+  const verb = rule === 'readable-file' ? 'cannot read' : 'cannot write';
+  return invalidInput(
+    name.replace(/^--/, ''),
+    rule,
+    `${name}: ${verb} ${path} (${why})`,
+    { path },
+  );
+}
+
+/** The text (UTF-8) of a file an option or argument names. */
+export function readInputFile(path: string, name: string): string {
+  return onFile(path, name, 'readable-file', () => readFileSync(path, 'utf8'));
+}
+
+/** The bytes of a file an option or argument names (PKCS#12, CA). */
+export function readInputBytes(path: string, name: string): Buffer {
+  return onFile(path, name, 'readable-file', () => readFileSync(path));
+}
+
+/**
+ * Refuses an output path before any work is done: its folder must
+ * exist, and the path must not be a folder.
+ */
+export function checkOutputFile(path: string, name: string): void {
+  const refuse = (why: string) => fileRefused(path, name, 'writable-file', why);
+  onFile(path, name, 'writable-file', () => {
+    const folder = statSync(dirname(path), { throwIfNoEntry: false });
+    if (!folder) throw refuse(`no folder ${dirname(path)}`);
+    if (!folder.isDirectory()) throw refuse(`${dirname(path)} is a file`);
+    if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) {
+      throw refuse(FILE_PROBLEMS.EISDIR as string);
+    }
+  });
+}
+
+/** Writes a file an option names; INVALID_INPUT naming it on failure. */
+export function writeOutputFile(path: string, text: string, name: string) {
+  onFile(path, name, 'writable-file', () => writeFileSync(path, text));
+}
+
+/**
+ * Runs `write` (which creates `dir` and files in it); a file system
+ * failure becomes INVALID_INPUT naming the option.
+ */
+export function writeOutputDir<T>(dir: string, name: string, write: () => T) {
+  return onFile(dir, name, 'writable-file', write);
+}
 
 /**
  * Reads a secret from a file or standard input, never from an argument
@@ -16,13 +94,44 @@ export async function readSecret(options: {
       'secret: use either --secret-file or --secret-stdin',
     );
   }
-  if (options.secretFile) return readFileSync(options.secretFile, 'utf8');
+  if (options.secretFile) {
+    return readInputFile(options.secretFile, '--secret-file');
+  }
   if (options.secretStdin) return readStdin();
   throw invalidInput(
     'secret',
     'required',
     'secret: give --secret-file PATH or --secret-stdin (never on the command line)',
   );
+}
+
+/**
+ * A PKCS#12 password from a file or standard input, without one
+ * trailing newline (spaces are kept).
+ */
+export async function readPassword(options: {
+  passwordFile?: string;
+  passwordStdin?: boolean;
+}): Promise<string> {
+  if (options.passwordFile && options.passwordStdin) {
+    throw invalidInput(
+      'password',
+      'one-source',
+      'password: use either --password-file or --password-stdin',
+    );
+  }
+  let raw: string;
+  if (options.passwordFile) {
+    raw = readInputFile(options.passwordFile, '--password-file');
+  } else if (options.passwordStdin) raw = await readStdin();
+  else {
+    throw invalidInput(
+      'password',
+      'required',
+      'password: give --password-file PATH or --password-stdin',
+    );
+  }
+  return raw.replace(/\r?\n$/, '');
 }
 
 async function readStdin(): Promise<string> {

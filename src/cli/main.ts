@@ -1,27 +1,38 @@
+import { CommanderError } from 'commander';
 import { ERROR_CATALOGUE } from '../errors/catalogue.js';
 import { toTenantGateError } from '../errors/tenantgate-error.js';
 import { buildProgram } from './commands.js';
+import { refuseSecretArguments } from './options.js';
 
 /**
  * The CLI entry: the one place that turns errors into messages and exit
- * codes (2 for bad input, 1 otherwise).
+ * codes (2 for bad input and usage errors, 1 otherwise). Usage errors
+ * (unknown option, missing argument) are commander's own message.
  */
 async function main(argv: string[]): Promise<void> {
   const program = buildProgram((code) => {
     process.exitCode = code;
   });
   try {
+    refuseSecretArguments(argv.slice(2));
     await program.parseAsync(argv);
   } catch (thrown) {
-    const error = toTenantGateError(thrown);
-    const d = error.details;
-    const where = d.field ? ` [field ${d.field}, rule ${d.rule}]` : '';
-    console.error(`error ${error.code}: ${error.message}${where}`);
-    if (error.code === 'INTERNAL' && thrown instanceof Error) {
-      console.error(thrown.stack);
-    }
-    process.exitCode = ERROR_CATALOGUE[error.code].layer === 'input' ? 2 : 1;
+    process.exitCode = report(thrown);
   }
+}
+
+/** Prints what went wrong; returns the exit code. */
+function report(thrown: unknown): number {
+  // Commander has printed its message already (help: exit 0).
+  if (thrown instanceof CommanderError) return thrown.exitCode === 0 ? 0 : 2;
+  const error = toTenantGateError(thrown);
+  const d = error.details;
+  const where = d.field ? ` [field ${d.field}, rule ${d.rule}]` : '';
+  console.error(`error ${error.code}: ${error.message}${where}`);
+  if (error.code === 'INTERNAL' && thrown instanceof Error) {
+    console.error(thrown.stack);
+  }
+  return ERROR_CATALOGUE[error.code].layer === 'input' ? 2 : 1;
 }
 
 await main(process.argv);

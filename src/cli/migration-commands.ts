@@ -23,8 +23,11 @@ import {
 import { harden, rollbackHardening } from '../migration/harden.js';
 import { provision } from '../migration/provision.js';
 import { unlinkWrongLinks, type UnlinkReport } from '../migration/unlink.js';
-import { invalidInput } from '../errors/tenantgate-error.js';
-import { printJson } from './io.js';
+import { printJson, writeOutputDir } from './io.js';
+import { integerOption } from './options.js';
+
+/** `--batch-size`: rows or companies per batch, at least 1. */
+const batchSize = integerOption('--batch-size', { min: 1 });
 
 async function withApp(
   run: (app: TenantGate) => Promise<number>,
@@ -57,7 +60,7 @@ export function addMigrationCommands(program: Command, act: Act): void {
     .description('create integration accounts from legacy credentials')
     .option('--apply', 'write the accounts (default: dry run, plan only)')
     .option('--restart', 'ignore the checkpoint of an interrupted run')
-    .option('--batch-size <n>', 'companies per batch', '500')
+    .option('--batch-size <n>', 'companies per batch', batchSize, 500)
     .option('--json', 'print JSON')
     .action(
       act(async (o) =>
@@ -67,7 +70,7 @@ export function addMigrationCommands(program: Command, act: Act): void {
             {
               apply: Boolean(o.apply),
               restart: Boolean(o.restart),
-              batchSize: positiveInt('batch-size', o.batchSize),
+              batchSize: o.batchSize,
               accountEnvironment: app.settings.accountEnvironment,
             },
           );
@@ -83,7 +86,7 @@ export function addMigrationCommands(program: Command, act: Act): void {
     .description('link historic rows to the accounts that served them')
     .option('--apply', 'write the links (default: dry run, report only)')
     .option('--restart', 'ignore the checkpoints of an interrupted run')
-    .option('--batch-size <n>', 'rows per batch, at most', '5000')
+    .option('--batch-size <n>', 'rows per batch, at most', batchSize, 5000)
     .option('--json', 'print JSON')
     .action(
       act(async (o) =>
@@ -93,7 +96,7 @@ export function addMigrationCommands(program: Command, act: Act): void {
             {
               apply: Boolean(o.apply),
               restart: Boolean(o.restart),
-              batchSize: positiveInt('batch-size', o.batchSize),
+              batchSize: o.batchSize,
               accountEnvironment: app.settings.accountEnvironment,
             },
           );
@@ -111,7 +114,7 @@ export function addMigrationCommands(program: Command, act: Act): void {
         '(another company, wrong kind)',
     )
     .option('--apply', 'remove the links (default: dry run, report only)')
-    .option('--batch-size <n>', 'rows per transaction', '1000')
+    .option('--batch-size <n>', 'rows per transaction', batchSize, 1000)
     .option('--json', 'print JSON')
     .action(
       act(async (o) =>
@@ -120,7 +123,7 @@ export function addMigrationCommands(program: Command, act: Act): void {
             { db: app.db, logger: app.logger },
             {
               apply: Boolean(o.apply),
-              batchSize: positiveInt('batch-size', o.batchSize),
+              batchSize: o.batchSize,
             },
           );
           if (o.json) printJson(report);
@@ -183,9 +186,23 @@ export function addMigrationCommands(program: Command, act: Act): void {
     .description('demonstration databases')
     .command('legacy')
     .description("build a platform database of the prior system's shape")
-    .requiredOption('--companies <n>', 'companies to create')
-    .option('--invoices <n>', 'e-invoices per company', '10')
-    .option('--fiscal-requests <n>', 'per company with a certificate', '5')
+    .requiredOption(
+      '--companies <n>',
+      'companies to create',
+      integerOption('--companies', { min: 1 }),
+    )
+    .option(
+      '--invoices <n>',
+      'e-invoices per company',
+      integerOption('--invoices', { min: 1 }),
+      10,
+    )
+    .option(
+      '--fiscal-requests <n>',
+      'per company with a certificate',
+      integerOption('--fiscal-requests', { min: 1 }),
+      5,
+    )
     .option('--json', 'print JSON')
     .action(
       act(async (o) =>
@@ -194,12 +211,9 @@ export function addMigrationCommands(program: Command, act: Act): void {
             const report = await generateLegacyPlatform(
               { db: app.db, vault: app.vault, logger: app.logger },
               {
-                companies: positiveInt('companies', o.companies),
-                invoicesPerCompany: positiveInt('invoices', o.invoices),
-                fiscalRequestsPerCompany: positiveInt(
-                  'fiscal-requests',
-                  o.fiscalRequests,
-                ),
+                companies: o.companies,
+                invoicesPerCompany: o.invoices,
+                fiscalRequestsPerCompany: o.fiscalRequests,
                 certificateEnvironment: app.settings.accountEnvironment,
               },
             );
@@ -245,7 +259,9 @@ export function addMigrationCommands(program: Command, act: Act): void {
         withApp(async (app) => {
           const audit = await auditPlatform(app);
           const evidence = await collectEvidence(app.db, o.label, audit);
-          const paths = writeEvidence(o.out, evidence);
+          const paths = writeOutputDir(o.out, '--out', () =>
+            writeEvidence(o.out, evidence),
+          );
           if (o.json) printJson(evidence);
           else console.log(evidenceMarkdown(evidence));
           console.error(`written: ${paths.json}, ${paths.markdown}`);
@@ -253,12 +269,6 @@ export function addMigrationCommands(program: Command, act: Act): void {
         }),
       ),
     );
-}
-
-function positiveInt(field: string, value: string): number {
-  const n = Number(value);
-  if (Number.isInteger(n) && n > 0) return n;
-  throw invalidInput(field, 'positive-integer', `${field}: a whole number > 0`);
 }
 
 function formatUnlinkReport(report: UnlinkReport): string {

@@ -10,7 +10,8 @@ import {
   type RunSummary,
 } from '../reporting/reporting-service.js';
 import { startFiskalizacija2Simulator } from '../sandbox/fiskalizacija2-simulator.js';
-import { printJson, printTable } from './io.js';
+import { printJson, printTable, readInputBytes } from './io.js';
+import { parseJsonObject } from './options.js';
 
 const DEMO_CA = new URL(
   '../../fixtures/cis/certs/demo-ca.crt',
@@ -139,19 +140,19 @@ export function addReportingCommands(program: Command, act: Act): void {
     .option('--config <json>', 'settings to merge (null removes a key)')
     .option('--json', 'print JSON')
     .action(
-      act(async (id: string, o) =>
-        withApp(async (app) => {
-          const changes: Record<string, unknown> = {
-            ...(o.config ? parseConfig(o.config) : {}),
-            ...(o.taxReporting ? { taxReporting: o.taxReporting } : {}),
-          };
-          if (Object.keys(changes).length === 0) {
-            throw invalidInput(
-              'config',
-              'required',
-              'config: give --tax-reporting or --config',
-            );
-          }
+      act(async (id: string, o) => {
+        const changes: Record<string, unknown> = {
+          ...(o.config ? parseJsonObject(o.config, '--config') : {}),
+          ...(o.taxReporting ? { taxReporting: o.taxReporting } : {}),
+        };
+        if (Object.keys(changes).length === 0) {
+          throw invalidInput(
+            'config',
+            'required',
+            'config: give --tax-reporting or --config',
+          );
+        }
+        return withApp(async (app) => {
           const account = await app.accounts.updateProviderConfig(
             o.company,
             id,
@@ -162,8 +163,8 @@ export function addReportingCommands(program: Command, act: Act): void {
             console.log(
               `${account.id} ${JSON.stringify(account.providerConfig)}`,
             );
-        }),
-      ),
+        });
+      }),
     );
 }
 
@@ -282,7 +283,9 @@ async function withClient<T>(
   }
   const client = new ReportingClient({
     url: options.url,
-    ca: options.caFile ? readFileSync(options.caFile) : undefined,
+    ca: options.caFile
+      ? readInputBytes(options.caFile, '--ca-file')
+      : undefined,
   });
   try {
     return await fn(client);
@@ -308,16 +311,4 @@ function listingService(app: TenantGate): ReportingService {
   return reportingService(app, () => {
     throw new Error('listing and registering send nothing');
   });
-}
-
-function parseConfig(text: string): Record<string, unknown> {
-  try {
-    const value = JSON.parse(text) as unknown;
-    if (value && typeof value === 'object' && !Array.isArray(value)) {
-      return value as Record<string, unknown>;
-    }
-  } catch {
-    // refused below
-  }
-  throw invalidInput('config', 'json', 'config: not a JSON object');
 }

@@ -1,9 +1,8 @@
 import { withApp, type Act } from './session.js';
-import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { TenantGate } from '../app.js';
+import type { DeploymentEnvironment } from '../flags/flag-value.js';
 import { loadSettings } from '../config/settings.js';
-import { invalidInput } from '../errors/tenantgate-error.js';
 import {
   controllerOf,
   openEnvironmentDatabases,
@@ -18,16 +17,24 @@ import { compressedRollout } from '../rollout/demo.js';
 import { investigate } from '../rollout/investigation.js';
 import { createLogger } from '../logging/logger.js';
 import { recordSignOff } from '../rollout/sign-off.js';
-import { Rollback } from '../rollout/rollback.js';
+import { Rollback, type WatchOutcome } from '../rollout/rollback.js';
 import type { GateResult } from '../rollout/rollout-store.js';
-import { printJson, printTable } from './io.js';
+import {
+  checkOutputFile,
+  printJson,
+  printTable,
+  writeOutputFile,
+} from './io.js';
+import { environmentOption, integerOption } from './options.js';
 
 interface ReadinessFlags {
   json?: boolean;
-  minOperations?: string;
-  minSends?: string;
-  minFiscalizations?: string;
+  minOperations?: number;
+  minSends?: number;
+  minFiscalizations?: number;
 }
+
+const minimum = (option: string) => integerOption(option, { min: 1 });
 
 function printGates(gates: GateResult[]): void {
   printTable(
@@ -169,21 +176,30 @@ export function addRolloutCommands(program: Command, act: Act): void {
       "the spec's prerequisites checked: READY, NOT READY or INCONCLUSIVE",
     )
     .option('--json', 'print JSON')
-    .option('--min-operations <n>', 'minimum operations (default 100)')
-    .option('--min-sends <n>', 'minimum e-invoice sends (default 100)')
-    .option('--min-fiscalizations <n>', 'minimum fiscalizations (default 100)')
+    .option(
+      '--min-operations <n>',
+      'minimum operations (default 100)',
+      minimum('--min-operations'),
+    )
+    .option(
+      '--min-sends <n>',
+      'minimum e-invoice sends (default 100)',
+      minimum('--min-sends'),
+    )
+    .option(
+      '--min-fiscalizations <n>',
+      'minimum fiscalizations (default 100)',
+      minimum('--min-fiscalizations'),
+    )
     .action(
       act(async (o: ReadinessFlags) =>
         withRollout(async (app, dbs) => {
           const report = await readinessOf(
             app,
             {
-              minOperations: count(o.minOperations, 'min-operations'),
-              minEInvoiceSends: count(o.minSends, 'min-sends'),
-              minFiscalizations: count(
-                o.minFiscalizations,
-                'min-fiscalizations',
-              ),
+              minOperations: o.minOperations,
+              minEInvoiceSends: o.minSends,
+              minFiscalizations: o.minFiscalizations,
             },
             dbs,
           );
@@ -242,11 +258,18 @@ export function addRolloutCommands(program: Command, act: Act): void {
   rollout
     .command('investigate')
     .description('after a rollback: failed operations, missing accounts, fixes')
+    .option(
+      '--env <env>',
+      'staging or production (default: the deployment environment)',
+      environmentOption('--env'),
+    )
     .option('--json', 'print JSON')
     .action(
-      act(async (o: { json?: boolean }) =>
+      act(async (o: { env?: DeploymentEnvironment; json?: boolean }) =>
         withRollout(async (app, dbs) => {
-          const r = await investigate(controllerOf(app, dbs));
+          const r = await investigate(controllerOf(app, dbs), {
+            environment: o.env ?? app.settings.deploymentEnvironment,
+          });
           if (o.json) return printJson(r);
           console.log(`${r.environment} ${r.since} .. ${r.until}`);
           console.log('\n== Failed operations ==');
@@ -267,19 +290,20 @@ function addEvidenceCommands(rollout: Command, act: Act): void {
     .option('--json', 'JSON instead of Markdown')
     .option('--out <file>', 'write to a file instead of standard output')
     .action(
-      act(async (o: { json?: boolean; out?: string }) =>
-        withRollout(async (app, dbs) => {
+      act(async (o: { json?: boolean; out?: string }) => {
+        if (o.out !== undefined) checkOutputFile(o.out, '--out');
+        return withRollout(async (app, dbs) => {
           const evidence = await buildEvidence(controllerOf(app, dbs));
           const text = o.json
             ? JSON.stringify(evidence, null, 2) + '\n'
             : evidenceMarkdown(evidence);
           if (o.out === undefined) process.stdout.write(text);
           else {
-            writeFileSync(o.out, text);
+            writeOutputFile(o.out, text, '--out');
             console.log(`wrote ${o.out} (${evidence.contentSha256})`);
           }
-        }),
-      ),
+        });
+      }),
     );
   rollout
     .command('sign')
@@ -348,44 +372,78 @@ function addRollbackCommands(rollout: Command, act: Act): void {
     .command('watch')
     .description('watch the rollback criteria; roll back on a breach')
     .option('--once', 'one tick, then exit')
-    .option('--interval <ms>', 'between ticks (default 1000)', '1000')
+    .option(
+      '--interval <ms>',
+      'between ticks',
+      integerOption('--interval', { min: 100 }),
+      1000,
+    )
+    .option('--json', 'print the tick (criteria and decision) as JSON')
     .action(
-      act(async (o: { once?: boolean; interval: string }) =>
+      act(async (o: { once?: boolean; interval: number; json?: boolean }) =>
         withRollout(async (app, dbs) => {
           const rollback = rollbackOf(app, dbs);
-          const interval = Number(o.interval);
-          if (!Number.isInteger(interval) || interval < 100) {
-            throw invalidInput(
-              'interval',
-              'integer-100-or-more',
-              'interval: milliseconds, at least 100',
-            );
-          }
           for (;;) {
             const outcome = await rollback.watchOnce();
             if (outcome.action !== 'none' || o.once) {
-              console.log(
-                `watch: ${outcome.action}` +
-                  (outcome.rollback ? ` (${outcome.rollback.trigger})` : ''),
-              );
+              if (o.json) printJson(outcome);
+              else printWatch(outcome);
               return outcome.action === 'none' ? 0 : 1;
             }
-            await new Promise((r) => setTimeout(r, interval));
+            await new Promise((r) => setTimeout(r, o.interval));
           }
         }),
       ),
     );
 }
 
-function count(text: string | undefined, field: string): number | undefined {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) {
-    throw invalidInput(
-      field,
-      'positive-integer',
-      `${field}: a whole number ≥ 1`,
+/** What a watch tick checked (each criterion and its threshold), and why. */
+function printWatch(outcome: WatchOutcome): void {
+  const c = outcome.criteria;
+  if (c === null) {
+    console.log(
+      `watch ${outcome.stage}: the stage does not enforce, so there are ` +
+        'no rollback criteria to check',
     );
+    console.log('decision: none');
+    return;
   }
-  return n;
+  const window = c.results[0]?.numbers;
+  console.log(
+    `watch ${outcome.stage} (${c.environment}), window ` +
+      `${String(window?.since)} .. ${String(window?.until)}`,
+  );
+  printTable(c.results.map(criterionRow));
+  console.log(`decision: ${decisionOf(outcome)}`);
+}
+
+/** Numbers shown elsewhere: the window in the heading, the threshold. */
+const NOT_VALUES = new Set([
+  'since',
+  'until',
+  'threshold',
+  'maxRate',
+  'minSample',
+]);
+
+function criterionRow(g: GateResult) {
+  return {
+    criterion: g.gate,
+    status: g.status,
+    value: Object.entries(g.numbers)
+      .filter(([k]) => !NOT_VALUES.has(k))
+      .map(([k, v]) => `${k}=${String(v)}`)
+      .join(' '),
+    threshold: g.numbers.threshold,
+  };
+}
+
+function decisionOf(outcome: WatchOutcome): string {
+  if (outcome.action === 'rolled_back') {
+    return `rolled back (${outcome.rollback?.trigger ?? 'breach'})`;
+  }
+  if (outcome.action === 'paused') {
+    return 'paused (counterpart outage: not rolled back)';
+  }
+  return 'none (no rollback criterion failed, no counterpart outage)';
 }

@@ -1,12 +1,18 @@
 import { type Act } from './session.js';
-import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { checkRulesXml } from '../einvoice/rules/engine.js';
 import type { Finding } from '../einvoice/rules/types.js';
 import { validateInvoice } from '../einvoice/rules/validate.js';
 import { buildUbl } from '../einvoice/ubl/builder.js';
 import { parseInvoiceModel } from '../einvoice/ubl/model-schema.js';
-import { printJson, printTable } from './io.js';
+import {
+  checkOutputFile,
+  printJson,
+  printTable,
+  readInputFile,
+  writeOutputFile,
+} from './io.js';
+import { parseJsonFile } from './options.js';
 
 function printFindings(findings: Finding[], json: boolean): void {
   if (json) return printJson(findings);
@@ -40,7 +46,7 @@ export function addUblCommands(program: Command, act: Act): void {
     .action(
       act(
         async (file: string, opts: { rulesOnly?: boolean; json?: boolean }) => {
-          const xml = readFileSync(file, 'utf8');
+          const xml = readInputFile(file, 'file');
           const findings = opts.rulesOnly
             ? checkRulesXml(xml)
             : (await validateInvoice(xml)).findings;
@@ -57,12 +63,12 @@ export function addUblCommands(program: Command, act: Act): void {
     .option('--out <file>', 'write the UBL here (default: standard output)')
     .action(
       act(async (opts: { model: string; out?: string }) => {
-        const model = parseInvoiceModel(
-          JSON.parse(readFileSync(opts.model, 'utf8')) as unknown,
-        );
+        if (opts.out) checkOutputFile(opts.out, '--out');
+        const text = readInputFile(opts.model, '--model');
+        const model = parseInvoiceModel(parseJsonFile(text, '--model'));
         const { xml } = buildUbl(model);
         const result = await validateInvoice(xml);
-        if (opts.out) writeFileSync(opts.out, xml);
+        if (opts.out) writeOutputFile(opts.out, xml, '--out');
         else console.log(xml);
         if (!result.valid) printFindings(result.findings, false);
         return result.valid ? 0 : 1;
