@@ -88,6 +88,9 @@ suite('worker process health and graceful shutdown [postgres]', () => {
 
   afterAll(async () => {
     await health?.close();
+    // The last test stops the worker; stopping again is a no-op, and
+    // stops it when that test did not get there.
+    await worker?.stop();
     await app?.close();
     await sim?.close();
     await testDb?.drop();

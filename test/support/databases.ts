@@ -37,10 +37,56 @@ export async function openTestPostgres(): Promise<{
     db,
     drop: async () => {
       await db.close();
-      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await dropTestDatabase(admin, name);
       await admin.end();
     },
   };
+}
+
+/**
+ * Drops a test database. A pool's `end()` resolves once its clients
+ * have asked to disconnect, not once their server processes are gone;
+ * forcing the drop then would signal those processes, and a client still
+ * reading its socket gets FATAL 57P01 ("terminating connection due to
+ * administrator command") as an error event: an unhandled error in a
+ * pg-boss instance that was stopped correctly. So the drop first waits
+ * for the database to have no client connections. Connections still
+ * open after `waitMs` were never closed (a test leaks them): they are
+ * named on stderr, then terminated by the forced drop.
+ */
+async function dropTestDatabase(
+  admin: pg.Client,
+  name: string,
+  waitMs = 5_000,
+): Promise<void> {
+  const leftover = await waitForNoConnections(admin, name, waitMs);
+  if (leftover.length > 0) {
+    process.stderr.write(
+      `\n*** ${name}: ${leftover.length} connection(s) still open at ` +
+        `drop (${leftover.join(', ')}); a test did not close them ***\n`,
+    );
+  }
+  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+}
+
+/** The application names of connections left after waiting. */
+async function waitForNoConnections(
+  admin: pg.Client,
+  name: string,
+  waitMs: number,
+): Promise<string[]> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const { rows } = await admin.query<{ app: string }>(
+      `SELECT application_name AS app FROM pg_stat_activity
+        WHERE datname = $1 AND backend_type = 'client backend'`,
+      [name],
+    );
+    if (rows.length === 0 || Date.now() >= deadline) {
+      return rows.map((r) => r.app || 'unnamed');
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
 }
 
 /**
