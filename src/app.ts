@@ -85,7 +85,9 @@ export async function openTenantGate(
 ): Promise<TenantGate> {
   const logger = options.logger ?? createLogger(settings.logLevel);
   const { ring, localKeyFile } = keyRingFor(settings, options);
-  const vault = new Vault(ring);
+  // Opened authorisers are reused within the route cache's window (at
+  // most 2 s), so a warm operation does no decryption.
+  const vault = new Vault(ring, { openCacheMs: settings.routeCacheMaxAgeMs });
   const db = await openDatabase(settings, { migrate: options.migrate });
   const flags =
     options.flags ??

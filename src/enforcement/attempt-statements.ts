@@ -14,11 +14,8 @@ export function eventInsert(
   e: OperationEvent,
   options: { checkAccount: boolean },
 ): Statement {
-  const returning = options.checkAccount ? `RETURNING ${ACCOUNT_ACTIVE}` : '';
   return {
-    sql: `INSERT INTO "OperationEvent" (${EVENT_COLUMNS})
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
-       $15, $16, $17) ${returning}`,
+    sql: options.checkAccount ? EVENT_INSERT_CHECKED : EVENT_INSERT,
     params: eventParams(e),
   };
 }
@@ -48,19 +45,33 @@ export function singleEventInsert(
   e: OperationEvent,
   options: { checkAccount: boolean },
 ): Statement {
-  const scope = selfScope('$2');
-  const returning = options.checkAccount
-    ? ACCOUNT_ACTIVE
-    : 'true AS "inserted"';
   return {
-    sql: `INSERT INTO "OperationEvent" (${EVENT_COLUMNS})
+    sql: options.checkAccount ? SINGLE_INSERT_CHECKED : SINGLE_INSERT,
+    params: eventParams(e),
+  };
+}
+
+// The texts are built once: the same string each time is hashed once
+// for its prepared statement's name.
+const EVENT_INSERT = plainInsert('');
+const EVENT_INSERT_CHECKED = plainInsert(`RETURNING ${ACCOUNT_ACTIVE}`);
+const SINGLE_INSERT = selfScopedInsert('true AS "inserted"');
+const SINGLE_INSERT_CHECKED = selfScopedInsert(ACCOUNT_ACTIVE);
+
+function plainInsert(returning: string): string {
+  return `INSERT INTO "OperationEvent" (${EVENT_COLUMNS})
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
+       $15, $16, $17) ${returning}`;
+}
+
+function selfScopedInsert(returning: string): string {
+  const scope = selfScope('$2');
+  return `INSERT INTO "OperationEvent" (${EVENT_COLUMNS})
      SELECT $1::text, ${scope.tenant}, $3::text, $4::text, $5::text,
        $6::text, $7::text, $8::boolean, $9::boolean, $10::text, $11::text,
        $12::text, $13::integer, $14::text, $15::text, $16::text, $17::text
      WHERE ${scope.guard}
-     RETURNING ${returning}`,
-    params: eventParams(e),
-  };
+     RETURNING ${returning}`;
 }
 
 function eventParams(e: OperationEvent): unknown[] {

@@ -166,20 +166,21 @@ export class EnforcementGate {
 
   async run<T>(request: OperationRequest, steps: GateSteps<T>): Promise<T> {
     const started = performance.now();
-    const log = this.deps.logger.child({
-      companyId: request.companyId,
-      operation: request.operation,
-      correlationId: request.correlationId,
-    });
-
     let facts: RouteFacts | null = null;
     let cached = false;
     let attempt: Attempt<T>;
     try {
-      const planned = await this.plan(request);
+      // A cached resolution is decided without a wait: the warm path
+      // awaits only the operation and its event.
+      const hit = this.cachedResolution(request);
+      const planned = hit
+        ? this.decide(request, hit, true)
+        : await this.plan(request);
       facts = planned.facts;
       cached = planned.cached;
-      const route: Route = { ...facts, ...planned.open() };
+      const { kind, envelope, binding } = planned.sealed;
+      const { authoriser, signer } = this.open(kind, envelope, binding);
+      const route: Route = { ...facts, authoriser, signer };
       const value = await steps.execute(route);
       attempt = { ok: true, value, route };
     } catch (thrown) {
@@ -187,8 +188,8 @@ export class EnforcementGate {
     }
 
     const durationMs = Math.round(performance.now() - started);
-    await this.finish(request, attempt, steps, { durationMs, cached }, log);
-    this.log(log, attempt, durationMs);
+    await this.finish(request, attempt, steps, { durationMs, cached });
+    this.log(request, attempt, durationMs);
     if (!attempt.ok) throw attempt.error;
     return attempt.value;
   }
@@ -199,7 +200,15 @@ export class EnforcementGate {
    * against the account and path the routing table chose.
    */
   private async plan(request: OperationRequest): Promise<Planned> {
-    const { row, cached } = await this.resolve(request);
+    return this.decide(request, await this.resolve(request), false);
+  }
+
+  /** `plan` on a resolution row, cached or just read. */
+  private decide(
+    request: OperationRequest,
+    row: ResolutionRow | undefined,
+    cached: boolean,
+  ): Planned {
     if (!row?.companyExists) {
       throw companyNotFound(request.companyId);
     }
@@ -221,20 +230,25 @@ export class EnforcementGate {
     return { ...this.routeFor(request, kind, decision, row), cached };
   }
 
+  /** The route cache's fresh resolution row for the request, if any. */
+  private cachedResolution(
+    request: OperationRequest,
+  ): ResolutionRow | undefined {
+    const key = resolutionKey(request, this.deps.accountEnvironment);
+    return this.deps.routes?.get<ResolutionRow>(request.companyId, key);
+  }
+
   /**
-   * The resolution row: from the route cache when it holds a fresh one,
-   * else one round trip (then cached, unless an invalidation arrived
-   * meanwhile). A named account of another company is never cached:
-   * its owner's changes notify the owner, not this company.
+   * The resolution row, in one round trip (then cached, unless an
+   * invalidation arrived meanwhile). A named account of another company
+   * is never cached: its owner's changes notify the owner, not this
+   * company.
    */
   private async resolve(
     request: OperationRequest,
-  ): Promise<{ row: ResolutionRow | undefined; cached: boolean }> {
+  ): Promise<ResolutionRow | undefined> {
     const cache = this.deps.routes;
     const key = resolutionKey(request, this.deps.accountEnvironment);
-    const hit = cache?.get<ResolutionRow>(request.companyId, key);
-    if (hit) return { row: hit, cached: true };
-
     const ticket = cache?.ticket() ?? 0;
     const row = await this.read(request);
     const cacheable =
@@ -244,7 +258,7 @@ export class EnforcementGate {
     if (cache && row && cacheable) {
       cache.set(request.companyId, key, Object.freeze(row), ticket);
     }
-    return { row, cached: false };
+    return row;
   }
 
   /**
@@ -263,7 +277,7 @@ export class EnforcementGate {
       const row = rows[0] as ResolutionRow;
       return row.companyExists ? row : undefined;
     }
-    const [batched] = await db.batch(scope, [this.lookup(request, '$1')]);
+    const [batched] = await db.batch(scope, [this.lookup(request)]);
     return batched?.[0] as ResolutionRow | undefined;
   }
 
@@ -276,52 +290,25 @@ export class EnforcementGate {
    * with a null `companyExists` when the company is not visible.
    */
   private selfScopedLookup(request: OperationRequest): Statement {
-    const { tenant: setTenant, guard } = selfScope('$1');
-    const lookup = this.lookup(request, 's.tenant');
-    return {
-      sql: `SELECT r.* FROM
-         (SELECT ${setTenant} AS tenant WHERE ${guard} OFFSET 0) s
-         LEFT JOIN LATERAL (${lookup.sql} OFFSET 0) r ON true`,
-      params: lookup.params,
-    };
+    return { sql: SELF_SCOPED_LOOKUP_SQL, params: this.lookupParams(request) };
   }
 
-  /** The resolution query; `company` is the company id's SQL. */
-  private lookup(request: OperationRequest, company: string): Statement {
+  /** The resolution query, in a transaction already scoped. */
+  private lookup(request: OperationRequest): Statement {
+    return { sql: LOOKUP_SQL, params: this.lookupParams(request) };
+  }
+
+  private lookupParams(request: OperationRequest): unknown[] {
     const fiscal =
       request.operation === 'FISCALIZATION' ||
       request.operation === 'EINVOICE_REPORT';
-    return {
-      sql: `SELECT true AS "companyExists",
-              c."eInvoiceKind", c."eInvoiceProvider",
-              c."eInvoiceApiKeyEncrypted" AS "legacyKey",
-              c."fiscalCertificateEncrypted" AS "legacyCertificate",
-              a.id AS "accountId", a."companyId" AS "accountCompanyId",
-              a.kind AS "accountKind",
-              a.environment AS "accountEnvironment",
-              a.status AS "accountStatus", a."providerConfig",
-              a."secretEnvelope",
-              CASE WHEN $2::text IS NOT NULL AND a.id IS NULL
-                THEN tenantgate_account_owner($2) END AS "namedOwner"
-         FROM "Company" c
-         LEFT JOIN "IntegrationAccount" a ON a."companyId" = c.id AND (
-           CASE WHEN $2::text IS NOT NULL THEN a.id = $2
-           ELSE a.kind = COALESCE($3, CASE WHEN $5 THEN 'FISCALIZATION_CIS'
-                  ELSE COALESCE(c."eInvoiceKind", CASE c."eInvoiceProvider"
-                    WHEN 'eposlovanje' THEN 'EINVOICE_EPOSLOVANJE'
-                    WHEN 'fina' THEN 'EINVOICE_FINA'
-                    WHEN 'ie-racuni' THEN 'EINVOICE_IE_RACUNI'
-                    WHEN 'moj-eracun' THEN 'EINVOICE_MOJ_ERACUN' END) END)
-                AND a.environment = $4 END)
-        WHERE c.id = ${company}`,
-      params: [
-        request.companyId,
-        request.accountId ?? null,
-        request.kind ?? null,
-        this.deps.accountEnvironment,
-        fiscal,
-      ],
-    };
+    return [
+      request.companyId,
+      request.accountId ?? null,
+      request.kind ?? null,
+      this.deps.accountEnvironment,
+      fiscal,
+    ];
   }
 
   private accountFacts(request: OperationRequest, row: ResolutionRow) {
@@ -384,7 +371,7 @@ export class EnforcementGate {
     kind: Kind,
     decision: RoutingDecision,
     row: ResolutionRow,
-  ): { facts: RouteFacts; open: () => Capability } {
+  ): Omit<Planned, 'cached'> {
     const companyId = request.companyId;
     if (decision.path === 'V2') {
       const account: RoutedAccount = {
@@ -401,7 +388,7 @@ export class EnforcementGate {
       };
       return {
         facts: { companyId, kind: account.kind, decision, account },
-        open: () => this.open(account.kind, row.secretEnvelope, binding),
+        sealed: { kind: account.kind, envelope: row.secretEnvelope, binding },
       };
     }
     const binding = {
@@ -413,7 +400,7 @@ export class EnforcementGate {
     };
     return {
       facts: { companyId, kind, decision, account: null },
-      open: () => this.open(kind, this.legacyEnvelope(kind, row), binding),
+      sealed: { kind, envelope: this.legacyEnvelope(kind, row), binding },
     };
   }
 
@@ -447,7 +434,6 @@ export class EnforcementGate {
     attempt: Attempt<T>,
     steps: GateSteps<T>,
     run: { durationMs: number; cached: boolean },
-    log: Logger,
   ): Promise<void> {
     const durationMs = run.durationMs;
     const route = attempt.route;
@@ -502,7 +488,7 @@ export class EnforcementGate {
     const active = (eventRows[0] as { accountActive?: boolean } | undefined)
       ?.accountActive;
     if (checkAccount && active === false) {
-      this.staleRoute(request, event, log);
+      this.staleRoute(request, event);
     }
   }
 
@@ -549,21 +535,41 @@ export class EnforcementGate {
    * as it happened; the company's routes are dropped, so the next
    * operation resolves afresh and is refused.
    */
-  private staleRoute(
-    request: OperationRequest,
-    event: OperationEvent,
-    log: Logger,
-  ): void {
+  private staleRoute(request: OperationRequest, event: OperationEvent): void {
     this.deps.routes?.forget(request.companyId);
-    log.warn({
+    this.logFor(request).warn({
       event: 'enforcement.route_changed_in_flight',
       integrationAccountId: event.integrationAccountId,
       outcome: event.outcome,
     });
   }
 
-  private log<T>(log: Logger, attempt: Attempt<T>, durationMs: number) {
+  /** The request's logger: its ids on every line. */
+  private logFor(request: OperationRequest): Logger {
+    return this.deps.logger.child({
+      companyId: request.companyId,
+      operation: request.operation,
+      correlationId: request.correlationId,
+    });
+  }
+
+  /**
+   * The attempt's log lines. Nothing is built (no child logger, no
+   * fields) when the logger would drop them: the hot path's cost.
+   */
+  private log<T>(
+    request: OperationRequest,
+    attempt: Attempt<T>,
+    durationMs: number,
+  ) {
     const route = attempt.route;
+    const logger = this.deps.logger;
+    const wouldBlock =
+      route?.decision.wouldBlock === true && logger.isLevelEnabled('warn');
+    if (!wouldBlock && !logger.isLevelEnabled(attempt.ok ? 'info' : 'error')) {
+      return;
+    }
+    const log = this.logFor(request);
     const fields = {
       integrationAccountId: route?.account?.id ?? null,
       kind: route?.kind,
@@ -594,9 +600,57 @@ export class EnforcementGate {
   }
 }
 
+/** The resolution query; `company` is the company id's SQL. */
+function lookupSql(company: string): string {
+  return `SELECT true AS "companyExists",
+              c."eInvoiceKind", c."eInvoiceProvider",
+              c."eInvoiceApiKeyEncrypted" AS "legacyKey",
+              c."fiscalCertificateEncrypted" AS "legacyCertificate",
+              a.id AS "accountId", a."companyId" AS "accountCompanyId",
+              a.kind AS "accountKind",
+              a.environment AS "accountEnvironment",
+              a.status AS "accountStatus", a."providerConfig",
+              a."secretEnvelope",
+              CASE WHEN $2::text IS NOT NULL AND a.id IS NULL
+                THEN tenantgate_account_owner($2) END AS "namedOwner"
+         FROM "Company" c
+         LEFT JOIN "IntegrationAccount" a ON a."companyId" = c.id AND (
+           CASE WHEN $2::text IS NOT NULL THEN a.id = $2
+           ELSE a.kind = COALESCE($3, CASE WHEN $5 THEN 'FISCALIZATION_CIS'
+                  ELSE COALESCE(c."eInvoiceKind", CASE c."eInvoiceProvider"
+                    WHEN 'eposlovanje' THEN 'EINVOICE_EPOSLOVANJE'
+                    WHEN 'fina' THEN 'EINVOICE_FINA'
+                    WHEN 'ie-racuni' THEN 'EINVOICE_IE_RACUNI'
+                    WHEN 'moj-eracun' THEN 'EINVOICE_MOJ_ERACUN' END) END)
+                AND a.environment = $4 END)
+        WHERE c.id = ${company}`;
+}
+
+/** The resolution query, its company id the first parameter. */
+const LOOKUP_SQL = lookupSql('$1');
+
+/**
+ * The lookup as one statement that scopes itself. The tenant is set
+ * in a subquery kept apart (OFFSET 0) and the lookup is a lateral
+ * subquery on its value, also kept apart: it cannot run, and so no
+ * row-level security is checked, before the tenant is set. In any
+ * role but the app role it returns no row; otherwise exactly one,
+ * with a null `companyExists` when the company is not visible.
+ */
+const SELF_SCOPED_LOOKUP_SQL = (() => {
+  const { tenant: setTenant, guard } = selfScope('$1');
+  return `SELECT r.* FROM
+         (SELECT ${setTenant} AS tenant WHERE ${guard} OFFSET 0) s
+         LEFT JOIN LATERAL (${lookupSql('s.tenant')} OFFSET 0) r ON true`;
+})();
+
 interface Planned {
   facts: RouteFacts;
-  open: () => Capability;
+  /**
+   * The sealed credential the route's capability is opened from (data,
+   * not a closure: nothing is allocated per call but plain objects).
+   */
+  sealed: { kind: Kind; envelope: string | null; binding: SecretBinding };
   /** The resolution came from the route cache. */
   cached: boolean;
 }

@@ -53,8 +53,9 @@ interface Entry {
  * Route facts the gate resolved, by company, so that a steady-state
  * operation needs no resolution round trip. Holds what the resolution
  * query returns — ids, statuses, kinds, company settings and sealed
- * envelopes — and never an opened secret: the vault opens the envelope
- * again on every operation.
+ * envelopes — and never an opened secret: the gate asks the vault for
+ * a capability on every operation (the vault may hand out one it
+ * opened for the very same envelope string within 2 s, see Vault).
  *
  * An entry goes when (a) a trigger's notification names its company,
  * (b) `forget` is called by a service in this process, (c) it is older

@@ -342,16 +342,21 @@ export function packPkcs12(file: Buffer, password: string): Buffer {
   return Buffer.concat([PACK_MAGIC, length, secret, file]);
 }
 
+/** Whether `unpackPkcs12` reads the bytes; it does not throw. */
+export function isPkcs12Pack(bytes: Buffer): boolean {
+  const start = PACK_MAGIC.length;
+  return (
+    bytes.length >= start + 2 && bytes.subarray(0, start).equals(PACK_MAGIC)
+  );
+}
+
 /** Reverses `packPkcs12`; throws CERTIFICATE_INVALID on other bytes. */
 export function unpackPkcs12(bytes: Buffer): {
   file: Buffer;
   password: string;
 } {
   const start = PACK_MAGIC.length;
-  if (
-    bytes.length < start + 2 ||
-    !bytes.subarray(0, start).equals(PACK_MAGIC)
-  ) {
+  if (!isPkcs12Pack(bytes)) {
     throw invalid('sealed-pkcs12', 'The sealed secret is not a PKCS#12 pack');
   }
   const length = bytes.readUInt16BE(start);

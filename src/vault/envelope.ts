@@ -62,7 +62,7 @@ export function sealEnvelope(
   plaintext: Buffer,
   binding: SecretBinding,
 ): string {
-  const aad = canonicalBinding(binding);
+  const aad = bindingText(binding);
   if (plaintext.length === 0) {
     throw invalidInput('plaintext', 'non-empty', 'A secret cannot be empty');
   }
@@ -89,15 +89,31 @@ export function openEnvelope(
   envelope: string,
   binding: SecretBinding,
 ): Buffer {
-  const aad = canonicalBinding(binding);
+  return openSealed(ring, envelope, binding).plaintext;
+}
+
+/**
+ * `openEnvelope`, also returning the master key version that opened
+ * it, from the one parse of the envelope.
+ */
+export function openSealed(
+  ring: KeyRing,
+  envelope: string,
+  binding: SecretBinding,
+): { keyVersion: string; plaintext: Buffer } {
+  const aad = bindingText(binding);
   const parsed = parseEnvelope(envelope, binding);
   const masterKey = masterKeyFor(ring, parsed.keyVersion, binding);
 
   const dataKey = unwrapDataKey(masterKey, parsed, aad, binding);
   try {
-    return decryptOrThrow(dataKey, parsed.sealed, dataAad(aad), (cause) =>
-      unreadable(parsed.keyVersion, binding, 'secret', cause),
+    const plaintext = decryptOrThrow(
+      dataKey,
+      parsed.sealed,
+      dataAad(aad),
+      (cause) => unreadable(parsed.keyVersion, binding, 'secret', cause),
     );
+    return { keyVersion: parsed.keyVersion, plaintext };
   } finally {
     dataKey.fill(0);
   }
@@ -115,7 +131,7 @@ export function rewrapEnvelope(
   envelope: string,
   binding: SecretBinding,
 ): string {
-  const aad = canonicalBinding(binding);
+  const aad = bindingText(binding);
   const parsed = parseEnvelope(envelope, binding);
   const masterKey = masterKeyFor(ring, parsed.keyVersion, binding);
 
@@ -157,6 +173,11 @@ export function envelopePrefix(keyVersion: string): string {
  * their separators. Throws INVALID_INPUT for an incomplete binding.
  */
 export function canonicalBinding(binding: SecretBinding): Buffer {
+  return Buffer.from(bindingText(binding));
+}
+
+/** `canonicalBinding` as text, which the AAD strings are built from. */
+function bindingText(binding: SecretBinding): string {
   const { purpose, companyId, accountId } = binding;
   if (!PURPOSES.includes(purpose)) {
     throw invalidInput('binding.purpose', 'enum', 'Unknown secret purpose', {
@@ -181,25 +202,24 @@ export function canonicalBinding(binding: SecretBinding): Buffer {
       { purpose },
     );
   }
-  return Buffer.from(JSON.stringify([purpose, companyId, accountId ?? null]));
+  return JSON.stringify([purpose, companyId, accountId ?? null]);
 }
 
-function dataAad(binding: Buffer): Buffer {
-  return Buffer.concat([Buffer.from(`${ENVELOPE_FORMAT}:data:`), binding]);
+/** The secret's AAD: a fixed label, then the binding. One buffer. */
+function dataAad(binding: string): Buffer {
+  return Buffer.from(`${ENVELOPE_FORMAT}:data:${binding}`);
 }
 
-function wrapAad(keyVersion: string, binding: Buffer): Buffer {
-  return Buffer.concat([
-    Buffer.from(`${ENVELOPE_FORMAT}:key:${keyVersion}:`),
-    binding,
-  ]);
+/** The data key's AAD: a label with the key version, then the binding. */
+function wrapAad(keyVersion: string, binding: string): Buffer {
+  return Buffer.from(`${ENVELOPE_FORMAT}:key:${keyVersion}:${binding}`);
 }
 
 function wrapAndFormat(
   ring: KeyRing,
   dataKey: Buffer,
   sealed: Buffer,
-  binding: Buffer,
+  binding: string,
 ): string {
   const version = ring.activeVersion;
   const masterKey = ring.masterKey(version);
@@ -238,7 +258,7 @@ function bindingDetails(binding: SecretBinding): ErrorDetails {
 function unwrapDataKey(
   masterKey: KeyObject,
   parsed: ParsedEnvelope,
-  aad: Buffer,
+  aad: string,
   binding: SecretBinding,
 ): Buffer {
   return decryptOrThrow(

@@ -1,7 +1,9 @@
 import { sign, type KeyObject } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { Agent as HttpsAgent } from 'node:https';
 import { inspect } from 'node:util';
 import {
+  isPkcs12Pack,
   openPkcs12,
   unpackPkcs12,
   type CertificateInfo,
@@ -13,6 +15,7 @@ import {
   canonicalBinding,
   envelopeKeyVersion,
   openEnvelope,
+  openSealed,
   rewrapEnvelope,
   sealEnvelope,
   type SecretBinding,
@@ -75,8 +78,36 @@ export interface CertificateSigner {
 /** How many opened certificate keys the vault keeps. Default 256. */
 const SIGNER_CACHE_SIZE = 256;
 
+/** The longest an opened authoriser is reused: the route cache's 2 s. */
+export const MAX_OPEN_CACHE_MS = 2000;
+
 /** Visible ASCII, no leading or trailing space: a valid header value. */
 const HEADER_VALUE = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
+
+/** Strict UTF-8; `decode` keeps no state between whole-buffer calls. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+export interface VaultOptions {
+  /**
+   * How long an authoriser opened by `apiKeyAuthoriser` is handed out
+   * again for the very same envelope string and binding, in ms: at most
+   * `MAX_OPEN_CACHE_MS`, 0 (the default) to open on every call.
+   */
+  openCacheMs?: number;
+  /** Opened authorisers kept; the oldest go first. Default 1024. */
+  openCacheSize?: number;
+  /** Monotonic clock in milliseconds. Default `performance.now`. */
+  now?: () => number;
+}
+
+/** An authoriser opened for one envelope string and binding. */
+interface OpenedEntry {
+  purpose: string;
+  companyId: string;
+  accountId: string | undefined;
+  authoriser: RequestAuthoriser;
+  expiresAt: number;
+}
 
 /**
  * The only place TenantGate decrypts. It seals secrets for a binding
@@ -87,9 +118,20 @@ export class Vault {
   readonly #ring: KeyRing;
   /** Opened PKCS#12 files by binding and envelope (PBKDF2 is slow). */
   readonly #signers = new Map<string, OpenedPkcs12>();
+  /** Opened authorisers by envelope string, for `openCacheMs`. */
+  readonly #opened = new Map<string, OpenedEntry>();
+  readonly #openCacheMs: number;
+  readonly #openCacheSize: number;
+  readonly #now: () => number;
 
-  constructor(ring: KeyRing) {
+  constructor(ring: KeyRing, options: VaultOptions = {}) {
     this.#ring = ring;
+    this.#openCacheMs = Math.max(
+      0,
+      Math.min(options.openCacheMs ?? 0, MAX_OPEN_CACHE_MS),
+    );
+    this.#openCacheSize = options.openCacheSize ?? 1024;
+    this.#now = options.now ?? (() => performance.now());
   }
 
   /** The master key version `seal` and `rewrap` use. */
@@ -194,6 +236,11 @@ export class Vault {
    * The secret is opened now, so a missing key or bad envelope fails
    * before any network call, and is kept in a private field only.
    *
+   * With `openCacheMs`, an authoriser opened for this exact envelope
+   * string and binding less than that long ago (2 s at most) is handed
+   * out again instead: any other string, a re-wrapped or tampered one
+   * included, is opened afresh. Failures are never kept.
+   *
    * Throws VAULT_SECRET_UNREADABLE / VAULT_KEY_MISSING when the envelope
    * does not open, VAULT_SECRET_INVALID when the secret is not a valid
    * header value or credential set, CERTIFICATE_INVALID for an unusable
@@ -203,8 +250,51 @@ export class Vault {
     envelope: string,
     binding: SecretBinding,
   ): RequestAuthoriser {
-    const keyVersion = envelopeKeyVersion(envelope);
-    const bytes = openEnvelope(this.#ring, envelope, binding);
+    if (this.#openCacheMs === 0) return this.#openAuthoriser(envelope, binding);
+    const now = this.#now();
+    this.#dropExpired(now);
+    const hit = this.#opened.get(envelope);
+    if (
+      hit &&
+      hit.purpose === binding.purpose &&
+      hit.companyId === binding.companyId &&
+      hit.accountId === binding.accountId
+    ) {
+      return hit.authoriser;
+    }
+    const authoriser = this.#openAuthoriser(envelope, binding);
+    this.#opened.delete(envelope);
+    if (this.#opened.size >= this.#openCacheSize) {
+      const oldest = this.#opened.keys().next().value;
+      if (oldest !== undefined) this.#opened.delete(oldest);
+    }
+    this.#opened.set(envelope, {
+      purpose: binding.purpose,
+      companyId: binding.companyId,
+      accountId: binding.accountId,
+      authoriser,
+      expiresAt: now + this.#openCacheMs,
+    });
+    return authoriser;
+  }
+
+  /**
+   * Drops expired authorisers. Entries are kept in the order they were
+   * opened, all with the same lifetime, so the expired ones are first.
+   */
+  #dropExpired(now: number): void {
+    for (const [envelope, entry] of this.#opened) {
+      if (entry.expiresAt > now) return;
+      this.#opened.delete(envelope);
+    }
+  }
+
+  #openAuthoriser(envelope: string, binding: SecretBinding): RequestAuthoriser {
+    const { keyVersion, plaintext: bytes } = openSealed(
+      this.#ring,
+      envelope,
+      binding,
+    );
     try {
       if (isPkcs12Pack(bytes)) {
         const opened = this.#openPkcs12(envelope, binding);
@@ -345,19 +435,10 @@ class Pkcs12Signer implements CertificateSigner {
   }
 }
 
-function isPkcs12Pack(bytes: Buffer): boolean {
-  try {
-    unpackPkcs12(bytes).file.fill(0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function decodeApiKey(bytes: Buffer, binding: SecretBinding): string {
   let apiKey: string | undefined;
   try {
-    apiKey = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    apiKey = UTF8.decode(bytes);
   } catch {
     apiKey = undefined;
   }
