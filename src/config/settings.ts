@@ -29,7 +29,6 @@ const settingsSchema = z.object({
     .enum(['staging', 'production'])
     .default('staging'),
   TENANTGATE_ACCOUNT_ENV: z.enum(['TEST', 'PROD']).default('TEST'),
-  TENANTGATE_SINGLE_TENANT: flagValue,
   TENANTGATE_VAULT_KEYS: z.string().optional(),
   TENANTGATE_VAULT_ACTIVE_KEY: z.string().optional(),
   TENANTGATE_VAULT_KEY_FILE: z.string().optional(),
@@ -92,11 +91,6 @@ export interface Settings {
   deploymentEnvironment: 'staging' | 'production';
   /** Which counterpart endpoints accounts talk to. Default `TEST`. */
   accountEnvironment: 'TEST' | 'PROD';
-  /**
-   * A single-tenant deployment may use global credentials on V1; a
-   * multi-tenant one (the default) never does.
-   */
-  singleTenant: boolean;
   vault: {
     keys: string | undefined;
     activeKey: string | undefined;
@@ -225,7 +219,6 @@ export function loadSettings(
     dataDir: s.TENANTGATE_DATA_DIR,
     deploymentEnvironment: s.TENANTGATE_DEPLOYMENT_ENV,
     accountEnvironment: s.TENANTGATE_ACCOUNT_ENV,
-    singleTenant: s.TENANTGATE_SINGLE_TENANT ?? false,
     vault: {
       keys: s.TENANTGATE_VAULT_KEYS,
       activeKey: s.TENANTGATE_VAULT_ACTIVE_KEY,
