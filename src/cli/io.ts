@@ -140,10 +140,17 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Prints rows as aligned columns. */
-export function printTable(rows: Record<string, unknown>[]): void {
+/**
+ * Prints rows as aligned columns, to standard output unless `to` says
+ * `stderr` (when standard output carries a document).
+ */
+export function printTable(
+  rows: Record<string, unknown>[],
+  to: 'stdout' | 'stderr' = 'stdout',
+): void {
+  const print = to === 'stderr' ? console.error : console.log;
   if (rows.length === 0) {
-    console.log('(none)');
+    print('(none)');
     return;
   }
   const columns = Object.keys(rows[0] ?? {});
@@ -156,8 +163,8 @@ export function printTable(rows: Record<string, unknown>[]): void {
       .map((v, i) => v.padEnd(widths[i] ?? 0))
       .join('  ')
       .trimEnd();
-  console.log(line(columns));
-  for (const row of cells) console.log(line(row));
+  print(line(columns));
+  for (const row of cells) print(line(row));
 }
 
 function formatCell(value: unknown): string {

@@ -17,15 +17,17 @@ import { parseJsonFile } from './options.js';
 function printFindings(findings: Finding[], json: boolean): void {
   if (json) return printJson(findings);
   if (findings.length === 0) return console.log('no findings');
-  printTable(
-    findings.map((f) => ({
-      rule: f.rule,
-      severity: f.severity,
-      field: f.field,
-      path: f.path,
-      message: f.message,
-    })),
-  );
+  printTable(findingRows(findings));
+}
+
+function findingRows(findings: Finding[]): Record<string, unknown>[] {
+  return findings.map((f) => ({
+    rule: f.rule,
+    severity: f.severity,
+    field: f.field,
+    path: f.path,
+    message: f.message,
+  }));
 }
 
 /**
@@ -61,16 +63,26 @@ export function addUblCommands(program: Command, act: Act): void {
     .description('build UBL from a JSON invoice model and validate it')
     .requiredOption('--model <file>', 'the invoice model (JSON)')
     .option('--out <file>', 'write the UBL here (default: standard output)')
+    .option('--force', 'write the UBL to --out even when it fails validation')
     .action(
-      act(async (opts: { model: string; out?: string }) => {
+      act(async (opts: { model: string; out?: string; force?: boolean }) => {
         if (opts.out) checkOutputFile(opts.out, '--out');
         const text = readInputFile(opts.model, '--model');
         const model = parseInvoiceModel(parseJsonFile(text, '--model'));
         const { xml } = buildUbl(model);
         const result = await validateInvoice(xml);
-        if (opts.out) writeOutputFile(opts.out, xml, '--out');
-        else console.log(xml);
-        if (!result.valid) printFindings(result.findings, false);
+        // Findings go to standard error: standard output may be the
+        // UBL itself (`ubl build --model m.json > invoice.xml`).
+        if (!result.valid) printTable(findingRows(result.findings), 'stderr');
+        if (!opts.out) console.log(xml);
+        else if (result.valid || opts.force) {
+          writeOutputFile(opts.out, xml, '--out');
+        } else {
+          console.error(
+            `${opts.out} not written: the invoice fails validation ` +
+              '(--force writes it anyway)',
+          );
+        }
         return result.valid ? 0 : 1;
       }),
     );

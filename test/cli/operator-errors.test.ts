@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +8,7 @@ import { operator, type Database } from '../../src/db/database.js';
 import { openTestPostgres } from '../support/databases.js';
 import { registerSecret } from '../support/known-secrets.js';
 import { insertEvents } from '../metrics/ledger-builders.js';
+import { baseModel } from '../einvoice/ubl/sample-models.js';
 
 const keys = `v1:${randomBytes(32).toString('base64')}`;
 registerSecret('vault key list (operator-errors test)', keys);
@@ -196,6 +197,48 @@ describe('tenantgate: operator mistakes exit 2 with INVALID_INPUT, before any da
     expect(noCommand.err).toContain('Usage: tenantgate accounts');
     expect(help.code).toBe(0);
     expect(help.out).toContain('Usage: tenantgate accounts');
+  });
+});
+
+describe('tenantgate ubl build: standard output carries only the UBL', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tenantgate-ubl-'));
+  const model = baseModel();
+  const invalid = join(dir, 'invalid.json');
+  // A seller OIB whose check digit is wrong fails HR-BR-53.
+  writeFileSync(
+    invalid,
+    JSON.stringify({
+      ...model,
+      seller: { ...model.seller, oib: '12345678901' },
+    }),
+  );
+
+  it('prints the findings of an invalid invoice on standard error', async () => {
+    const built = await tenantgate(['ubl', 'build', '--model', invalid]);
+
+    expect(built.code).toBe(1);
+    expect(built.out.trim()).toMatch(/^<\?xml[^\n]*<\/Invoice>$/);
+    expect(built.err).toContain('HR-BR-53');
+  });
+
+  it('does not write an invalid invoice to --out unless --force is given', async () => {
+    const refused = join(dir, 'refused.xml');
+    const forced = join(dir, 'forced.xml');
+
+    const [plain, force] = await Promise.all([
+      tenantgate(['ubl', 'build', '--model', invalid, '--out', refused]),
+      tenantgate([
+        ...['ubl', 'build', '--model', invalid, '--out', forced, '--force'],
+      ]),
+    ]);
+
+    expect(plain.code).toBe(1);
+    expect(plain.err).toContain('HR-BR-53');
+    expect(plain.err).toContain(`${refused} not written`);
+    expect(existsSync(refused)).toBe(false);
+    expect(force.code).toBe(1);
+    expect(force.err).toContain('HR-BR-53');
+    expect(readFileSync(forced, 'utf8')).toContain('</Invoice>');
   });
 });
 
