@@ -22,13 +22,39 @@ function onFile<T>(path: string, name: string, rule: FileRule, run: () => T) {
     return run();
   } catch (error) {
     if (isTenantGateError(error)) throw error;
-    const code = (error as { code?: unknown } | null)?.code;
-    const problem = typeof code === 'string' ? FILE_PROBLEMS[code] : undefined;
-    throw fileRefused(path, name, rule, problem ?? 'unusable');
+    throw fileRefused(path, name, rule, fileProblem(error));
   }
 }
 
 type FileRule = 'readable-file' | 'writable-file';
+
+/** Why a file failed, in the operator's words; `unusable` if unknown. */
+function fileProblem(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  return (
+    (typeof code === 'string' ? FILE_PROBLEMS[code] : undefined) ?? 'unusable'
+  );
+}
+
+/**
+ * Reads a file named by a secret-bearing option (`--secret-file`,
+ * `--password-file`). A failure names the option and the reason but
+ * never the path: an operator may have typed the secret itself where
+ * the path belongs.
+ */
+function readSecretFile(path: string, option: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    const why = error as { code?: unknown } | null;
+    const problem = why?.code === 'ENOENT' ? 'not found' : fileProblem(error);
+    throw invalidInput(
+      option.replace(/^--/, ''),
+      'readable-file',
+      `${option}: the file cannot be read (${problem})`,
+    );
+  }
+}
 
 function fileRefused(path: string, name: string, rule: FileRule, why: string) {
   const verb = rule === 'readable-file' ? 'cannot read' : 'cannot write';
@@ -95,7 +121,7 @@ export async function readSecret(options: {
     );
   }
   if (options.secretFile) {
-    return readInputFile(options.secretFile, '--secret-file');
+    return readSecretFile(options.secretFile, '--secret-file');
   }
   if (options.secretStdin) return readStdin();
   throw invalidInput(
@@ -122,7 +148,7 @@ export async function readPassword(options: {
   }
   let raw: string;
   if (options.passwordFile) {
-    raw = readInputFile(options.passwordFile, '--password-file');
+    raw = readSecretFile(options.passwordFile, '--password-file');
   } else if (options.passwordStdin) raw = await readStdin();
   else {
     throw invalidInput(

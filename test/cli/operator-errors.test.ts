@@ -103,6 +103,40 @@ describe('tenantgate: operator mistakes exit 2 with INVALID_INPUT, before any da
     expectRefused(password, 'password-file', 'readable-file');
   });
 
+  it('names a secret-bearing file option and the reason, never the value given as its path', async () => {
+    const value = `sk_live_${randomBytes(8).toString('hex')}`;
+    registerSecret('secret given as a path (operator-errors test)', value);
+
+    const [secret, password, folder] = await Promise.all([
+      tenantgate([
+        ...['accounts', 'create', '--company', 'co_x', '--kind', 'K'],
+        ...['--env', 'TEST', '--secret-file', value],
+      ]),
+      tenantgate([
+        ...['accounts', 'create-cis', '--company', 'co_x', '--env', 'TEST'],
+        ...['--p12', P12, '--password-file', value],
+      ]),
+      tenantgate([
+        ...['accounts', 'create-cis', '--company', 'co_x', '--env', 'TEST'],
+        ...['--p12', P12, '--password-file', dir],
+      ]),
+    ]);
+
+    expectRefused(secret, 'secret-file', 'readable-file');
+    expect(secret.err).toContain(
+      '--secret-file: the file cannot be read (not found)',
+    );
+    expectRefused(password, 'password-file', 'readable-file');
+    expect(password.err).toContain(
+      '--password-file: the file cannot be read (not found)',
+    );
+    for (const run of [secret, password]) {
+      expect(run.out + run.err).not.toContain(value);
+    }
+    expect(folder.err).toContain('(is a directory, not a file)');
+    expect(folder.err).not.toContain(dir);
+  });
+
   it('refuses an output file in a folder that does not exist before doing the work', async () => {
     const report = await tenantgate([
       ...['rollout', 'report', '--out', join(MISSING, 'report.md')],
