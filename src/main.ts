@@ -1,5 +1,6 @@
 import { auditPlatform } from './audit/platform-audit.js';
 import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
 import { ApiKeyService } from './api/api-keys.js';
 import { apiOptionsFrom, startApi } from './api/server.js';
 import { openTenantGate, type TenantGate } from './app.js';
@@ -13,6 +14,7 @@ import {
   sendDemoTraffic,
 } from './demo/platform.js';
 import { operator } from './db/database.js';
+import { exitCodeOf } from './errors/catalogue.js';
 import { toTenantGateError } from './errors/tenantgate-error.js';
 import { fiscalizeDemoReceipts } from './fiscal/demo.js';
 import { startEposlovanjeSimulator } from './sandbox/eposlovanje-simulator.js';
@@ -28,6 +30,44 @@ import { formatEInvoiceDemo, runEInvoiceDemo } from './demo/inbound.js';
 /** Exit codes of `npm start -- --once`. */
 const EXIT_READY = 0;
 const EXIT_NOT_READY = 3;
+const EXIT_USAGE = 2;
+
+/** The label of the operator API key `npm start` prints a link with. */
+const DASHBOARD_KEY_LABEL = 'npm start dashboard';
+
+const USAGE = `Usage: npm start [-- --once | --help]
+
+Migrates the embedded database (or DATABASE_URL), creates the demo
+platform on the first run, sends its demo traffic through the sandbox
+simulators and prints the readiness report. Then it serves the HTTP API
+and the operator dashboard until Ctrl-C or SIGTERM; the dashboard link
+carries an operator API key that is revoked when the server stops.
+
+Options:
+  --once   print the report and exit, without serving the API
+  --help   print this help and exit
+
+Exit codes:
+  0  --once: everything READY; without --once: stopped by a signal
+  1  failure
+  2  bad argument or configuration (a setting, an unreachable database,
+     the data folder held by another process)
+  3  --once: report printed, but NOT READY (the demo is)
+`;
+
+/** `--once`, `--help`; anything else is a usage error (exit 2). */
+function parseStartArgs(argv: string[]): { once: boolean; help: boolean } {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      once: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  return { once: values.once, help: values.help };
+}
 
 /**
  * `npm start`: migrate the embedded database, create the demo platform
@@ -35,7 +75,19 @@ const EXIT_NOT_READY = 3;
  * the readiness report, then keep serving until stopped.
  */
 async function main(argv: string[]): Promise<number> {
-  const once = argv.includes('--once');
+  let args: { once: boolean; help: boolean };
+  try {
+    args = parseStartArgs(argv);
+  } catch (thrown) {
+    const reason = thrown instanceof Error ? thrown.message : String(thrown);
+    console.error(`error: ${reason.split('\n')[0]} (npm start -- --help)`);
+    return EXIT_USAGE;
+  }
+  if (args.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const { once } = args;
   const started = performance.now();
   const settings = loadSettings();
   // Everything opened is closed in reverse order, on success and on
@@ -90,10 +142,14 @@ async function main(argv: string[]): Promise<number> {
     opened.push(api);
     console.log(`\nAPI at ${api.url} (OpenAPI ${api.url}/openapi.json)`);
     if (!app.settings.databaseUrl) {
-      // The embedded demo only: a fresh operator key each start, the
-      // previous one revoked, so the dashboard opens without a setup step.
+      // The embedded demo only: a fresh operator key each start, so the
+      // dashboard opens without a setup step. It is revoked when the
+      // server stops (pushed after the API, so it closes first, while
+      // the database is still open); a crash leaves it live until the
+      // next start replaces it.
       const keys = new ApiKeyService({ db: app.db, logger: app.logger });
-      const { token } = await keys.replaceLabelled('npm start dashboard');
+      const { key, token } = await keys.replaceLabelled(DASHBOARD_KEY_LABEL);
+      opened.push({ close: async () => void (await keys.revoke(key.id)) });
       console.log(`dashboard: ${api.url}/dashboard#token=${token}`);
     }
     console.log(`ePoslovanje sandbox at ${simulator.url}; Ctrl-C to stop`);
@@ -217,5 +273,5 @@ try {
   if (thrown instanceof Error && error.code === 'INTERNAL') {
     console.error(thrown.stack);
   }
-  process.exitCode = 1;
+  process.exitCode = exitCodeOf(error.code);
 }
