@@ -1,13 +1,14 @@
 import { CommanderError } from 'commander';
-import { ERROR_CATALOGUE } from '../errors/catalogue.js';
+import { exitCodeOf } from '../errors/catalogue.js';
 import { toTenantGateError } from '../errors/tenantgate-error.js';
 import { buildProgram } from './commands.js';
 import { refuseSecretArguments } from './options.js';
 
 /**
  * The CLI entry: the one place that turns errors into messages and exit
- * codes (2 for bad input and usage errors, 1 otherwise). Usage errors
- * (unknown option, missing argument) are commander's own message.
+ * codes (2 for bad input, usage and configuration errors, 1
+ * otherwise). Usage errors (unknown option, missing argument) are
+ * commander's own message.
  */
 async function main(argv: string[]): Promise<void> {
   const program = buildProgram((code) => {
@@ -32,7 +33,7 @@ function report(thrown: unknown): number {
   if (error.code === 'INTERNAL' && thrown instanceof Error) {
     console.error(thrown.stack);
   }
-  return ERROR_CATALOGUE[error.code].layer === 'input' ? 2 : 1;
+  return exitCodeOf(error.code);
 }
 
 await main(process.argv);

@@ -90,7 +90,32 @@ export const ERROR_CATALOGUE = {
     severity: 'P1',
     retryable: false,
     layer: 'internal',
-    description: 'An environment setting is malformed; the message names it.',
+    description:
+      'An environment setting is malformed; the message names it. The CLI and `npm start` exit 2.',
+  },
+  DATABASE_UNAVAILABLE: {
+    name: 'DatabaseUnavailableError',
+    severity: 'P1',
+    retryable: false,
+    layer: 'internal',
+    description:
+      'The PostgreSQL database could not be opened: nothing listens at the address, the database does not exist, or the login was refused. The message names the setting or option (DATABASE_URL, --staging-database-url, ...), the host and the database, never the password. The CLI and `npm start` exit 2.',
+  },
+  DATABASE_BUSY: {
+    name: 'DatabaseBusyError',
+    severity: 'P1',
+    retryable: false,
+    layer: 'internal',
+    description:
+      'Another live process holds the embedded database folder (its lock file names the pid); PGlite allows one process per folder. The CLI and `npm start` exit 2.',
+  },
+  DATABASE_NOT_ADOPTED: {
+    name: 'DatabaseNotAdoptedError',
+    severity: 'P1',
+    retryable: false,
+    layer: 'internal',
+    description:
+      'The database holds the prior system\'s tables ("Company") but was never adopted: run `tenantgate adopt` first. Nothing was migrated. The CLI and `npm start` exit 2.',
   },
   INVALID_INPUT: {
     name: 'ValidationError',
@@ -308,3 +333,22 @@ export const ERROR_CATALOGUE = {
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+/**
+ * Mistakes in how TenantGate was configured or started, which the
+ * operator fixes (a setting, the database, another process): the CLI
+ * and `npm start` exit 2 for them, as for bad input.
+ */
+export const CONFIGURATION_ERRORS: ReadonlySet<ErrorCode> = new Set([
+  'CONFIG_INVALID',
+  'DATABASE_UNAVAILABLE',
+  'DATABASE_BUSY',
+  'DATABASE_NOT_ADOPTED',
+]);
+
+/** The process exit code for an error: 2 for operator mistakes, else 1. */
+export function exitCodeOf(code: ErrorCode): 1 | 2 {
+  const mistake =
+    ERROR_CATALOGUE[code].layer === 'input' || CONFIGURATION_ERRORS.has(code);
+  return mistake ? 2 : 1;
+}
