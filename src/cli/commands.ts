@@ -370,13 +370,24 @@ function addEInvoiceCommands(program: Command, act: Act) {
             origin: 'user',
             actor: 'cli',
           });
-          if (o.json) return printJson(outcome);
           const i = outcome.invoice;
-          console.log(
-            `${i.id} ${i.status} providerRef=${i.providerRef ?? '-'}` +
-              ` account=${i.integrationAccountId ?? '-'}` +
-              (outcome.duplicate ? ' (already sent; nothing sent again)' : ''),
-          );
+          const unknown = outcome.duplicate && i.status === 'SEND_UNKNOWN';
+          if (o.json) printJson(outcome);
+          else {
+            console.log(
+              `${i.id} ${i.status} providerRef=${i.providerRef ?? '-'}` +
+                ` account=${i.integrationAccountId ?? '-'}` +
+                (outcome.duplicate ? ` (${storedState(i.status)})` : ''),
+            );
+          }
+          if (unknown) {
+            console.error(
+              'the outcome of the earlier send is unknown; resolve it with ' +
+                `\`tenantgate einvoices reconcile --company ${o.company}\`` +
+                ' (it resends only what the intermediary did not receive)',
+            );
+          }
+          return unknown ? 1 : 0;
         });
       }),
     );
@@ -390,6 +401,14 @@ function addEInvoiceCommands(program: Command, act: Act) {
         ),
       ),
     );
+}
+
+/** What a send found stored under the key: nothing was sent this time. */
+function storedState(status: string): string {
+  if (status === 'SEND_UNKNOWN') {
+    return 'outcome of the earlier send unknown; nothing sent again';
+  }
+  return 'already sent; nothing sent again';
 }
 
 function addAuditCommands(program: Command, act: Act) {

@@ -237,6 +237,9 @@ export class OutboundService {
           { companyId: request.companyId },
         );
       }
+      const owner = request.accountId
+        ? await namedAccountOwner(tx, request.companyId, request.accountId)
+        : undefined;
       const inserted = await insertSending(tx, request, facts, key, hash);
       if (inserted) return { claimed: true, row: publicRecord(inserted) };
 
@@ -246,7 +249,20 @@ export class OutboundService {
         [request.companyId, key],
       );
       const row = existing[0] as StoredRow;
-      return this.reclaim(tx, row, request.ublXml, facts, hash);
+      const claim = await this.reclaim(tx, row, request.ublXml, facts, hash);
+      // Nothing goes through the gate for a stored document, so its
+      // refusal of another company's account is made here.
+      if (!claim.claimed && owner && owner !== request.companyId) {
+        throw new TenantGateError(
+          'TENANT_VIOLATION',
+          'The integration account belongs to another company',
+          {
+            companyId: request.companyId,
+            integrationAccountId: request.accountId,
+          },
+        );
+      }
+      return claim;
     });
   }
 
@@ -376,6 +392,31 @@ function attemptStatement(
 
 function defaultKey(companyId: string, facts: UblFacts): string {
   return `${companyId}:${facts.number}:${facts.issueDate.slice(0, 4)}`;
+}
+
+/**
+ * The company owning an account the caller named. An id no company
+ * owns is the caller's mistake (ACCOUNT_NOT_FOUND); another company's
+ * account is left to the gate, which records the tenant violation.
+ */
+async function namedAccountOwner(
+  tx: Queryable,
+  companyId: string,
+  accountId: string,
+): Promise<string> {
+  const rows = await tx.query<{ owner: string | null }>(
+    'SELECT tenantgate_account_owner($1) AS owner',
+    [accountId],
+  );
+  const owner = rows[0]?.owner;
+  if (!owner) {
+    throw new TenantGateError(
+      'ACCOUNT_NOT_FOUND',
+      `No such integration account: ${accountId}`,
+      { companyId, integrationAccountId: accountId },
+    );
+  }
+  return owner;
 }
 
 function publicRecord(row: StoredRow): EInvoiceRecord {

@@ -9,6 +9,7 @@ import { openTestPostgres } from '../support/databases.js';
 import { registerSecret } from '../support/known-secrets.js';
 import { insertEvents } from '../metrics/ledger-builders.js';
 import { baseModel } from '../einvoice/ubl/sample-models.js';
+import { completeOib } from '../../src/companies/oib.js';
 
 const keys = `v1:${randomBytes(32).toString('base64')}`;
 registerSecret('vault key list (operator-errors test)', keys);
@@ -313,6 +314,73 @@ describe.skipIf(skip)(
         );
         expect(result.out).toBe('');
       }
+    });
+
+    /** Creates a company through the CLI; returns its id. */
+    async function company(name: string, ...options: string[]) {
+      const oib = completeOib(String(Date.now() * 10 + seq++).slice(-10));
+      const created = await run([
+        ...['companies', 'create', '--name', name, '--oib', oib],
+        ...options,
+      ]);
+      expect(created.code, created.err).toBe(0);
+      return { id: created.out.trim(), oib };
+    }
+    let seq = 0;
+
+    it('einvoices send of a document whose outcome is unknown points to reconcile, exit 1, and still checks --account', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'tenantgate-send-'));
+      const seller = await company('Seller', '--einvoicing', 'on');
+      const other = await company('Other', '--einvoicing', 'on');
+      const secret = join(dir, 'secret.txt');
+      writeFileSync(secret, 'not-a-real-key-but-long-enough\n');
+      const account = await run([
+        ...['accounts', 'create', '--company', other.id],
+        ...['--kind', 'EINVOICE_EPOSLOVANJE', '--env', 'TEST'],
+        ...['--secret-file', secret],
+      ]);
+      const model = baseModel();
+      const file = join(dir, 'invoice.json');
+      writeFileSync(
+        file,
+        JSON.stringify({
+          ...model,
+          seller: { ...model.seller, oib: seller.oib },
+        }),
+      );
+      const xml = join(dir, 'invoice.xml');
+      const built = await run(['ubl', 'build', '--model', file, '--out', xml]);
+      expect(built.code, built.err).toBe(0);
+      const send = ['einvoices', 'send', '--company', seller.id, '--file', xml];
+      // No account, no legacy key: the first send fails and stays ERROR.
+      const first = await run(send);
+      expect(first.code).toBe(1);
+      await production?.db.transaction(operator, (tx) =>
+        tx.query(
+          `UPDATE "EInvoice" SET status = 'SEND_UNKNOWN'
+            WHERE "companyId" = $1`,
+          [seller.id],
+        ),
+      );
+
+      const [again, unknownAccount, othersAccount] = await Promise.all([
+        run(send),
+        run([...send, '--account', 'ia_nosuch']),
+        run([...send, '--account', account.out.trim()]),
+      ]);
+
+      expect(again.code).toBe(1);
+      expect(again.out).toContain('SEND_UNKNOWN');
+      expect(again.out).not.toContain('already sent');
+      expect(again.err).toContain(
+        `tenantgate einvoices reconcile --company ${seller.id}`,
+      );
+      expect(unknownAccount.code).toBe(2);
+      expect(unknownAccount.err).toBe(
+        'error ACCOUNT_NOT_FOUND: No such integration account: ia_nosuch\n',
+      );
+      expect(othersAccount.code).toBe(1);
+      expect(othersAccount.err).toMatch(/^error TENANT_VIOLATION: /);
     });
 
     it('rollout status says since when the stage started, not the current time', async () => {

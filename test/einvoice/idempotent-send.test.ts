@@ -194,6 +194,33 @@ describeEachDatabase('idempotent sending', ({ db }) => {
       expect(await issuedWithoutRef(p, tenant)).toEqual([]);
     });
 
+    it('checks a named account when the stored document is not sent again', async () => {
+      const p = platform();
+      const tenant = await companyWithAccount(p);
+      const other = await companyWithAccount(p);
+      p.simulator.injectFault({ kind: 'drop-reply' });
+      await rejection(send(p, tenant));
+      const again = (accountId: string) =>
+        outboundOf(p).send({
+          companyId: tenant.company.id,
+          ublXml: invoiceFor(tenant),
+          accountId,
+        });
+
+      const unknown = await rejection(again('ia_nosuch'));
+      const others = await rejection(again(String(other.account?.id)));
+      const own = await again(String(tenant.account?.id));
+
+      expect(unknown.code).toBe('ACCOUNT_NOT_FOUND');
+      expect(unknown.message).toContain('ia_nosuch');
+      expect(others.code).toBe('TENANT_VIOLATION');
+      expect(own).toMatchObject({
+        duplicate: true,
+        invoice: { status: 'SEND_UNKNOWN' },
+      });
+      expect(documentsFrom(p, tenant)).toHaveLength(1);
+    });
+
     it('finds a document accepted after the client timed out', async () => {
       const p = platform();
       const tenant = await companyWithAccount(p);
