@@ -28,7 +28,8 @@ function report(thrown: unknown): number {
   if (thrown instanceof CommanderError) return thrown.exitCode === 0 ? 0 : 2;
   const error = toTenantGateError(thrown);
   const d = error.details;
-  const where = d.field ? ` [field ${d.field}, rule ${d.rule}]` : '';
+  const rule = d.rule === undefined ? '' : `, rule ${String(d.rule)}`;
+  const where = d.field ? ` [field ${String(d.field)}${rule}]` : '';
   console.error(`error ${error.code}: ${error.message}${where}`);
   if (error.code === 'INTERNAL' && thrown instanceof Error) {
     console.error(thrown.stack);

@@ -140,18 +140,9 @@ export class FlagStore {
     const author = checkAuthor(input);
     const value = checkValue(target, input);
     return this.db.transaction(operator, async (tx) => {
-      if (target.companyId !== '') {
-        const found = await tx.query('SELECT 1 FROM "Company" WHERE id = $1', [
-          target.companyId,
-        ]);
-        if (found.length === 0) {
-          throw new TenantGateError(
-            'COMPANY_NOT_FOUND',
-            `companyId: no company ${target.companyId}`,
-            { field: 'companyId', companyId: target.companyId },
-          );
-        }
-      }
+      await requireCompanies(tx, 'companyId', [target.companyId]);
+      await requireCompanies(tx, 'allowCompanyIds', value.allowCompanyIds);
+      await requireCompanies(tx, 'denyCompanyIds', value.denyCompanyIds);
       const old = await lockRow(tx, target);
       await tx.query(
         `INSERT INTO "Flag" (flag, environment, "companyId", enabled,
@@ -491,4 +482,30 @@ function checkValue(target: Target, input: SetFlagInput): FlagValue {
     );
   }
   return value;
+}
+
+/**
+ * Refuses a company id (in `field`) that names no company: a typo in
+ * an override, allow or deny list would otherwise be stored silently.
+ * The empty id is the environment-wide row, not a company.
+ */
+async function requireCompanies(
+  tx: Queryable,
+  field: string,
+  ids: readonly string[],
+): Promise<void> {
+  const wanted = ids.filter((id) => id !== '');
+  if (wanted.length === 0) return;
+  const found = await tx.query<{ id: string }>(
+    'SELECT id FROM "Company" WHERE id = ANY($1::text[])',
+    [wanted],
+  );
+  const known = new Set(found.map((row) => row.id));
+  const missing = wanted.find((id) => !known.has(id));
+  if (missing === undefined) return;
+  throw new TenantGateError(
+    'COMPANY_NOT_FOUND',
+    `${field}: no company ${missing}`,
+    { field, rule: 'existing-company', companyId: missing },
+  );
 }

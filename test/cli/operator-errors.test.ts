@@ -383,6 +383,31 @@ describe.skipIf(skip)(
       expect(othersAccount.err).toMatch(/^error TENANT_VIOLATION: /);
     });
 
+    it('flags set refuses an unknown company id in --company, --allow and --deny, naming it', async () => {
+      const known = await company('Flagged');
+      const set = [
+        ...['flags', 'set', 'FF_ENFORCE_INTEGRATION_ACCOUNT', 'off'],
+        ...['--env', 'production', '--reason', 'test'],
+      ];
+
+      const [override, allow, deny] = await Promise.all([
+        run([...set, '--company', 'nosuch-co']),
+        run([...set, '--allow', `${known.id},nosuch-co`]),
+        run([...set, '--deny', 'nosuch-co']),
+      ]);
+
+      expect(override.err).toBe(
+        'error COMPANY_NOT_FOUND: companyId: no company nosuch-co' +
+          ' [field companyId, rule existing-company]\n',
+      );
+      expect(allow.err).toContain('allowCompanyIds: no company nosuch-co');
+      expect(deny.err).toContain('denyCompanyIds: no company nosuch-co');
+      for (const result of [override, allow, deny]) {
+        expect(result.code).toBe(2);
+        expect(result.err).not.toContain('undefined');
+      }
+    });
+
     it('rollout status says since when the stage started, not the current time', async () => {
       const started = Date.now();
       const status = await run(['rollout', 'status']);

@@ -150,7 +150,44 @@ describeEachDatabase('flag store', ({ db }) => {
         enabled: true,
         ...by,
       }),
-    ).rejects.toMatchObject({ code: 'COMPANY_NOT_FOUND' });
+    ).rejects.toMatchObject({
+      code: 'COMPANY_NOT_FOUND',
+      details: { field: 'companyId', rule: 'existing-company' },
+    });
+  });
+
+  it('refuses an allow or deny list naming a company that does not exist', async () => {
+    const company = await insertCompany(db());
+    const refusal = (list: 'allowCompanyIds' | 'denyCompanyIds') =>
+      store()
+        .set({
+          flag: ENFORCE,
+          environment: 'production',
+          enabled: false,
+          [list]: [company.id, 'co_nosuch'],
+          ...by,
+        })
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+
+    const [allow, deny] = [
+      await refusal('allowCompanyIds'),
+      await refusal('denyCompanyIds'),
+    ];
+
+    expect(allow).toMatchObject({
+      code: 'COMPANY_NOT_FOUND',
+      message: 'allowCompanyIds: no company co_nosuch',
+      details: { field: 'allowCompanyIds', companyId: 'co_nosuch' },
+    });
+    expect(deny).toMatchObject({
+      code: 'COMPANY_NOT_FOUND',
+      details: { field: 'denyCompanyIds', companyId: 'co_nosuch' },
+    });
+    const entry = (await store().snapshot()).get(`production/${ENFORCE}`);
+    expect(entry?.environmentWide ?? null).toBeNull();
   });
 
   it('clearing a value records the change and leaves no row', async () => {
