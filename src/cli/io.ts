@@ -71,6 +71,14 @@ export function readInputFile(path: string, name: string): string {
   return onFile(path, name, 'readable-file', () => readFileSync(path, 'utf8'));
 }
 
+/**
+ * Refuses a file or folder an option or argument names that cannot be
+ * read (missing, no permission) before any work is done.
+ */
+export function checkInputPath(path: string, name: string): void {
+  onFile(path, name, 'readable-file', () => statSync(path));
+}
+
 /** The bytes of a file an option or argument names (PKCS#12, CA). */
 export function readInputBytes(path: string, name: string): Buffer {
   return onFile(path, name, 'readable-file', () => readFileSync(path));

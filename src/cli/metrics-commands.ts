@@ -38,7 +38,12 @@ export function addMetricsCommands(program: Command, act: Act): void {
     .option('--until <date>', 'end of the window (default: now)')
     .option('--raw', 'read raw events only, ignoring hourly rollups')
     .option('--json', 'print JSON')
-    .action(act(async (o) => withDb((db) => printMetrics(db, o))));
+    .action(
+      act(async (o: MetricsOptions) => {
+        const window = metricsWindow(o);
+        return withDb((db) => printMetrics(db, window, o));
+      }),
+    );
 
   metrics
     .command('prometheus')
@@ -90,14 +95,31 @@ interface MetricsOptions {
   json?: boolean;
 }
 
-async function printMetrics(db: Database, o: MetricsOptions) {
+/** The window `--env`, `--since` and `--until` ask for, checked. */
+function metricsWindow(o: MetricsOptions) {
   const settings = loadSettings();
   const until = o.until === undefined ? new Date() : parseDate(o.until);
-  const window = {
+  const since = parseSince(o.since, until);
+  if (since.getTime() > until.getTime()) {
+    throw invalidInput(
+      'since',
+      'before-until',
+      `--since: ${since.toISOString()} is after --until ` +
+        `${until.toISOString()}; the window would be inverted`,
+    );
+  }
+  return {
     environment: checkEnv(o.env ?? settings.deploymentEnvironment),
-    since: parseSince(o.since, until),
+    since,
     until,
   };
+}
+
+async function printMetrics(
+  db: Database,
+  window: ReturnType<typeof metricsWindow>,
+  o: MetricsOptions,
+) {
   // Incremental: only the hours completed since the last roll-up.
   if (!o.raw) await rollUpHours(db);
   const m = await ledgerMetrics(db, window, { useRollups: !o.raw });

@@ -23,7 +23,7 @@ import {
 import { harden, rollbackHardening } from '../migration/harden.js';
 import { provision } from '../migration/provision.js';
 import { unlinkWrongLinks, type UnlinkReport } from '../migration/unlink.js';
-import { printJson, writeOutputDir } from './io.js';
+import { checkInputPath, printJson, writeOutputDir } from './io.js';
 import { integerOption } from './options.js';
 
 /** `--batch-size`: rows or companies per batch, at least 1. */
@@ -172,7 +172,9 @@ export function addMigrationCommands(program: Command, act: Act): void {
         // The scanner needs the TypeScript parser: load it only here.
         const { scanTree } = await import('../migration/guardrail.js');
         const root = resolve(o.root);
-        const report = scanTree(root, resolve(root, path ?? 'src'), {
+        const scanned = resolve(root, path ?? 'src');
+        checkInputPath(scanned, path === undefined ? '--root' : 'path');
+        const report = scanTree(root, scanned, {
           adapters: o.adapter,
         });
         if (o.json) printJson(report);

@@ -216,6 +216,24 @@ describe('tenantgate: operator mistakes exit 2 with INVALID_INPUT, before any da
     }
   });
 
+  it('refuses an inverted metrics window, naming --since', async () => {
+    const inverted = await tenantgate([
+      ...['metrics', '--since', '2026-03-01', '--until', '2026-02-01'],
+    ]);
+
+    expectRefused(inverted, 'since', 'before-until');
+    expect(inverted.err).toContain(
+      '--since: 2026-03-01T00:00:00.000Z is after',
+    );
+  });
+
+  it('refuses a guardrail path that does not exist, naming it', async () => {
+    const missing = await tenantgate(['guardrail', MISSING]);
+
+    expectRefused(missing, 'path', 'readable-file');
+    expect(missing.err).toContain(`path: cannot read ${MISSING}`);
+  });
+
   it("exits 2 with commander's own message on a usage error, 0 on --help", async () => {
     const [unknown, missing, noCommand, help] = await Promise.all([
       tenantgate(['accounts', 'list', '--bogus']),
