@@ -32,7 +32,6 @@ export function buildProgram(exit: (code: number) => void): Command {
     .description(
       'Tenant-scoped fiscalization and e-invoicing for Croatian platforms',
     )
-    .showHelpAfterError()
     // Usage errors reach the entry (exit 2) instead of exiting here;
     // every command below inherits this.
     .exitOverride();
@@ -89,7 +88,25 @@ export function buildProgram(exit: (code: number) => void): Command {
         return 0;
       }),
     );
+  oneLineUsageErrors(program);
   return program;
+}
+
+/**
+ * A usage error (unknown option, missing argument or option) is one
+ * line: commander's message and where the help is, never the help
+ * itself, which would bury the message.
+ */
+function oneLineUsageErrors(command: Command, parents = ''): void {
+  const path = `${parents}${command.name()}`;
+  command.configureOutput({
+    outputError: (message, write) =>
+      write(
+        `${message.trim().replace(/\s*\n\s*/g, ' ')}` +
+          ` (see ${path} --help)\n`,
+      ),
+  });
+  for (const sub of command.commands) oneLineUsageErrors(sub, `${path} `);
 }
 
 function addCompanyCommands(program: Command, act: Act) {

@@ -234,18 +234,36 @@ describe('tenantgate: operator mistakes exit 2 with INVALID_INPUT, before any da
     expect(missing.err).toContain(`path: cannot read ${MISSING}`);
   });
 
-  it("exits 2 with commander's own message on a usage error, 0 on --help", async () => {
-    const [unknown, missing, noCommand, help] = await Promise.all([
-      tenantgate(['accounts', 'list', '--bogus']),
-      tenantgate(['ubl', 'validate']),
-      tenantgate(['accounts']),
-      tenantgate(['accounts', '--help']),
-    ]);
+  it("exits 2 with commander's message on one line on a usage error, 0 on --help", async () => {
+    const [unknown, missing, requiredOption, suggested, noCommand, help] =
+      await Promise.all([
+        tenantgate(['accounts', 'list', '--bogus']),
+        tenantgate(['ubl', 'validate']),
+        tenantgate(['ubl', 'build']),
+        tenantgate(['accounts', 'list', '--jsn']),
+        tenantgate(['accounts']),
+        tenantgate(['accounts', '--help']),
+      ]);
 
     expect(unknown.code).toBe(2);
-    expect(unknown.err).toMatch(/^error: unknown option '--bogus'/);
+    expect(unknown.err).toBe(
+      "error: unknown option '--bogus' (see tenantgate accounts list --help)\n",
+    );
     expect(missing.code).toBe(2);
-    expect(missing.err).toMatch(/^error: missing required argument 'file'/);
+    expect(missing.err).toBe(
+      "error: missing required argument 'file'" +
+        ' (see tenantgate ubl validate --help)\n',
+    );
+    expect(requiredOption.code).toBe(2);
+    expect(requiredOption.err).toBe(
+      "error: required option '--model <file>' not specified" +
+        ' (see tenantgate ubl build --help)\n',
+    );
+    expect(suggested.code).toBe(2);
+    expect(suggested.err).toBe(
+      "error: unknown option '--jsn' (Did you mean --json?)" +
+        ' (see tenantgate accounts list --help)\n',
+    );
     expect(noCommand.code).toBe(2);
     expect(noCommand.err).toContain('Usage: tenantgate accounts');
     expect(help.code).toBe(0);
