@@ -6,6 +6,7 @@ import { formatAuditReport, formatInvariantsReport } from '../audit/format.js';
 import { exitCodeFor } from '../audit/report.js';
 import { migrate } from '../db/migrate.js';
 import { ERROR_CATALOGUE } from '../errors/catalogue.js';
+import { invalidInput } from '../errors/tenantgate-error.js';
 import { rotateMasterKey } from '../vault/rotation.js';
 import {
   parseOnOff,
@@ -176,8 +177,20 @@ function addCompanyCommands(program: Command, act: Act) {
     .option('--einvoicing <on|off>')
     .option('--einvoice-kind <kind>', 'default intermediary kind')
     .action(
-      act(async (id: string, o) =>
-        withApp(async (app) => {
+      act(async (id: string, o) => {
+        if (
+          o.fiscalization === undefined &&
+          o.einvoicing === undefined &&
+          o.einvoiceKind === undefined
+        ) {
+          throw invalidInput(
+            'options',
+            'one-change',
+            'nothing to change; give --einvoicing, --fiscalization or ' +
+              '--einvoice-kind',
+          );
+        }
+        return withApp(async (app) => {
           const company = await app.companies.setEntitlements(id, {
             fiscalizationEnabled:
               o.fiscalization === undefined
@@ -190,8 +203,8 @@ function addCompanyCommands(program: Command, act: Act) {
             eInvoiceKind: o.einvoiceKind,
           });
           printJson(company);
-        }),
-      ),
+        });
+      }),
     );
 
   companies

@@ -216,6 +216,15 @@ describe('tenantgate: operator mistakes exit 2 with INVALID_INPUT, before any da
     }
   });
 
+  it('refuses companies set without anything to change', async () => {
+    const nothing = await tenantgate(['companies', 'set', 'co_x']);
+
+    expectRefused(nothing, 'options', 'one-change');
+    expect(nothing.err).toContain(
+      'nothing to change; give --einvoicing, --fiscalization or --einvoice-kind',
+    );
+  });
+
   it('refuses an inverted metrics window, naming --since', async () => {
     const inverted = await tenantgate([
       ...['metrics', '--since', '2026-03-01', '--until', '2026-02-01'],
