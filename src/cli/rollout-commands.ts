@@ -81,6 +81,12 @@ function withRollout(
       staging: cliUrls.staging ?? app.settings.environmentDatabases.staging,
       production:
         cliUrls.production ?? app.settings.environmentDatabases.production,
+      sources: {
+        staging: cliUrls.staging ? '--staging-database-url' : undefined,
+        production: cliUrls.production
+          ? '--production-database-url'
+          : undefined,
+      },
     });
     try {
       return await run(app, dbs);

@@ -1,3 +1,4 @@
+import { loadSettings } from '../config/settings.js';
 import { withApp, type Act } from './session.js';
 import type { Command } from 'commander';
 import { checkEnv } from '../flags/flag-store.js';
@@ -8,6 +9,7 @@ import {
   WORKER_CAPABILITIES,
 } from '../workers/capabilities.js';
 import {
+  assertWorkerDatabase,
   dailyChecksOf,
   startWorkerProcess,
   type CapabilityPlan,
@@ -35,6 +37,8 @@ export function addWorkerCommands(program: Command, act: Act): void {
             ? parseCapabilities(o.without, 'without')
             : undefined,
         };
+        // Before opening: a refused worker must not register itself.
+        assertWorkerDatabase(loadSettings());
         return withApp(
           async (app) => {
             // Listening from the start: a signal during startup stops

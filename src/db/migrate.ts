@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { TenantGateError } from '../errors/tenantgate-error.js';
 import type { Database, Queryable } from './database.js';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
@@ -42,6 +43,7 @@ export async function migrate(db: Database): Promise<MigrationReport> {
 }
 
 async function applyPending(session: Queryable): Promise<MigrationReport> {
+  await refuseUnadopted(session);
   await session.query(`CREATE TABLE IF NOT EXISTS "_TenantGateMigration" (
     name text PRIMARY KEY,
     "appliedAt" timestamptz NOT NULL DEFAULT now())`);
@@ -68,6 +70,32 @@ async function applyPending(session: Queryable): Promise<MigrationReport> {
     applied.push(migration.name);
   }
   return { applied, alreadyApplied: doneNames.size };
+}
+
+/**
+ * A database of the prior system's shape ("Company" exists) on which
+ * TenantGate's schema migration was never recorded must go through
+ * `tenantgate adopt`: migrating it would fail half-way on the tables
+ * that already exist. Refused before anything is written.
+ */
+async function refuseUnadopted(session: Queryable): Promise<void> {
+  const [state] = await session.query<{ legacy: boolean; ours: boolean }>(
+    `SELECT to_regclass('"Company"') IS NOT NULL AS legacy,
+            to_regclass('"_TenantGateMigration"') IS NOT NULL AS ours`,
+  );
+  if (!state?.legacy) return;
+  if (state.ours) {
+    const schema = await session.query(
+      `SELECT 1 FROM "_TenantGateMigration" WHERE name = '0002_schema.sql'`,
+    );
+    if (schema.length > 0) return;
+  }
+  throw new TenantGateError(
+    'DATABASE_NOT_ADOPTED',
+    'the database holds the prior system\'s tables ("Company") but was ' +
+      'never adopted: run `tenantgate adopt` first (nothing was migrated)',
+    { rule: 'adopt-first' },
+  );
 }
 
 /**

@@ -1,5 +1,8 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
+import { TenantGateError } from '../errors/tenantgate-error.js';
+import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import {
   APP_ROLE,
   assertSelfScoped,
@@ -37,21 +40,33 @@ export class PgliteDatabase implements Database {
   /** The session was left as the app role by `dropPrivileges`. */
   private appSession = false;
 
-  private constructor(readonly pg: PGlite) {}
+  private constructor(
+    readonly pg: PGlite,
+    private readonly lock: DataDirLock | null,
+  ) {}
 
-  /** `dataDir` is a folder, or `memory://` for a throw-away database. */
+  /**
+   * `dataDir` is a folder, or `memory://` for a throw-away database. A
+   * folder is created if missing and locked for this process until
+   * `close()` (DATABASE_BUSY while another live process holds it); one
+   * that cannot be created or written is CONFIG_INVALID naming
+   * TENANTGATE_DATA_DIR.
+   */
   static async open(
     dataDir: string,
     options: { loadDataDir?: Blob } = {},
   ): Promise<PgliteDatabase> {
-    if (!dataDir.startsWith('memory://')) {
-      mkdirSync(dataDir, { recursive: true });
+    const lock = dataDir.startsWith('memory://') ? null : takeFolder(dataDir);
+    try {
+      const pg = await PGlite.create({
+        dataDir,
+        loadDataDir: options.loadDataDir,
+      });
+      return new PgliteDatabase(pg, lock);
+    } catch (error) {
+      lock?.release();
+      throw error;
     }
-    const pg = await PGlite.create({
-      dataDir,
-      loadDataDir: options.loadDataDir,
-    });
-    return new PgliteDatabase(pg);
   }
 
   async transaction<T>(
@@ -117,6 +132,48 @@ export class PgliteDatabase implements Database {
   }
 
   async close(): Promise<void> {
-    if (!this.pg.closed) await this.pg.close();
+    try {
+      if (!this.pg.closed) await this.pg.close();
+    } finally {
+      this.lock?.release();
+    }
+  }
+}
+
+/** Creates the data folder if missing and locks it for this process. */
+function takeFolder(dataDir: string): DataDirLock {
+  try {
+    makeFolder(dataDir);
+    return lockDataDir(dataDir);
+  } catch (error) {
+    if (error instanceof TenantGateError) throw error;
+    const code = (error as NodeJS.ErrnoException).code ?? 'unknown';
+    throw new TenantGateError(
+      'CONFIG_INVALID',
+      `TENANTGATE_DATA_DIR: cannot use ${dataDir} as the embedded ` +
+        `database folder (${code}: not a writable folder)`,
+      { field: 'TENANTGATE_DATA_DIR', rule: 'writable-folder', dataDir },
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * `mkdir -p` by hand: Node's recursive mkdirSync never returns for a
+ * path under /proc.
+ */
+function makeFolder(dir: string): void {
+  try {
+    mkdirSync(dir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') {
+      if (statSync(dir).isDirectory()) return;
+      throw error;
+    }
+    const parent = dirname(dir);
+    if (code !== 'ENOENT' || parent === dir) throw error;
+    makeFolder(parent);
+    mkdirSync(dir);
   }
 }

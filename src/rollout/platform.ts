@@ -26,6 +26,11 @@ export interface EnvironmentDatabases {
 export interface EnvironmentDatabaseUrls {
   staging?: string;
   production?: string;
+  /**
+   * The setting or option each URL came from, named when it cannot be
+   * opened. Default STAGING_DATABASE_URL and PRODUCTION_DATABASE_URL.
+   */
+  sources?: { staging?: string; production?: string };
 }
 
 /** Both environments in the platform's one database. */
@@ -51,19 +56,27 @@ export async function openEnvironmentDatabases(
 ): Promise<EnvironmentDatabases> {
   if (!urls.staging && !urls.production) return sharedDatabases(app);
   const opened: Database[] = [];
-  const open = async (url: string | undefined) => {
+  const open = async (url: string | undefined, setting: string) => {
     if (!url) return app.db;
     const db = await openDatabase(
       { databaseUrl: url, dataDir: '' },
-      { migrate: false },
+      { migrate: false, setting },
     );
     opened.push(db);
     return db;
   };
   try {
-    const staging = await open(urls.staging);
+    const staging = await open(
+      urls.staging,
+      urls.sources?.staging ?? 'STAGING_DATABASE_URL',
+    );
     const production =
-      urls.production === urls.staging ? staging : await open(urls.production);
+      urls.production === urls.staging
+        ? staging
+        : await open(
+            urls.production,
+            urls.sources?.production ?? 'PRODUCTION_DATABASE_URL',
+          );
     return {
       staging,
       production,

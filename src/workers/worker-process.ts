@@ -3,6 +3,7 @@ import PgBoss from 'pg-boss';
 import type { TenantGate } from '../app.js';
 import { runInvariants } from '../audit/audit.js';
 import { auditPlatform } from '../audit/platform-audit.js';
+import type { Settings } from '../config/settings.js';
 import {
   createInboundQueue,
   enqueueInboundPolls,
@@ -146,6 +147,22 @@ export function planWorker(
 }
 
 /**
+ * Refuses the embedded database with CONFIG_INVALID naming DATABASE_URL:
+ * pg-boss needs PostgreSQL. `tenantgate worker` calls it before it
+ * opens anything, so a refused worker leaves no registry row behind.
+ */
+export function assertWorkerDatabase(
+  settings: Pick<Settings, 'databaseUrl'>,
+): void {
+  if (settings.databaseUrl !== undefined) return;
+  throw new TenantGateError(
+    'CONFIG_INVALID',
+    'DATABASE_URL: the worker needs PostgreSQL (pg-boss)',
+    { field: 'DATABASE_URL', rule: 'postgres-required' },
+  );
+}
+
+/**
  * The worker process: pg-boss on the platform's PostgreSQL and every
  * selected capability that is configured (WORKER_CAPABILITIES): the
  * fiscal queue, inbox polling, Fiskalizacija 2.0 reporting, the
@@ -160,13 +177,7 @@ export async function startWorkerProcess(
   options: WorkerProcessOptions = {},
 ): Promise<WorkerProcess> {
   const url = app.settings.databaseUrl;
-  if (url === undefined && options.boss === undefined) {
-    throw new TenantGateError(
-      'CONFIG_INVALID',
-      'DATABASE_URL: the worker needs PostgreSQL (pg-boss)',
-      { field: 'DATABASE_URL', rule: 'postgres-required' },
-    );
-  }
+  if (options.boss === undefined) assertWorkerDatabase(app.settings);
   const defined = definedCapabilities(app, options);
   const tz = options.schedules?.tz ?? SCHEDULE_DEFAULTS.tz;
   const boss = options.boss ?? new PgBoss({ connectionString: url, max: 4 });
