@@ -1,4 +1,3 @@
-import { dirname, join } from 'node:path';
 import { AccountService } from './accounts/account-service.js';
 import { CompanyService } from './companies/company-service.js';
 import type { Settings } from './config/settings.js';
@@ -20,7 +19,8 @@ import { StoreFlagSource } from './flags/store-flag-source.js';
 import { LedgerNotifier } from './metrics/notifier.js';
 import type { Kind } from './accounts/kinds.js';
 import { createLogger, type Logger } from './logging/logger.js';
-import { ensureLocalKeyFile, loadKeyRing } from './vault/key-ring.js';
+import { loadKeyRing } from './vault/key-ring.js';
+import { openLocalKeyFile, type LocalKeyFile } from './vault/local-key-file.js';
 import { Vault } from './vault/vault.js';
 import { startHeartbeat, type ProcessRole } from './workers/registry.js';
 
@@ -44,7 +44,7 @@ export interface TenantGate {
   /** SENT → DELIVERED / ACCEPTED / REJECTED from the status APIs. */
   statusTracker: StatusTracker;
   /** Set when the embedded demo generated a local master key. */
-  localKeyFile: { path: string; created: boolean } | null;
+  localKeyFile: LocalKeyFile | null;
   close(): Promise<void>;
 }
 
@@ -192,10 +192,9 @@ function keyRingFor(settings: Settings, options: OpenOptions) {
   if (configured || !options.allowLocalKey || !embedded) {
     return { ring: loadKeyRing(settings.vault), localKeyFile: null };
   }
-  const path = join(dirname(settings.dataDir), 'vault-key.json');
-  const localKeyFile = ensureLocalKeyFile(path);
+  const localKeyFile = openLocalKeyFile(settings.dataDir);
   return {
-    ring: loadKeyRing({ ...settings.vault, keyFile: path }),
+    ring: loadKeyRing({ ...settings.vault, keyFile: localKeyFile.path }),
     localKeyFile,
   };
 }

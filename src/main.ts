@@ -26,6 +26,7 @@ import { readinessOf } from './rollout/platform.js';
 import { formatReadiness } from './rollout/checklist.js';
 import { startMojEracunSimulator } from './sandbox/moj-eracun-simulator.js';
 import { formatEInvoiceDemo, runEInvoiceDemo } from './demo/inbound.js';
+import { localKeyPath } from './vault/local-key-file.js';
 
 /** Exit codes of `npm start -- --once`. */
 const EXIT_READY = 0;
@@ -221,6 +222,12 @@ function announce(app: TenantGate, sandboxUrl: string): void {
     console.log(
       `vault: generated a LOCAL master key at ${app.localKeyFile.path} ` +
         '(demo only; losing it loses every stored secret)',
+    );
+  } else if (app.localKeyFile?.previousLocation) {
+    console.log(
+      `vault: using the local master key ${app.localKeyFile.path}, where ` +
+        'earlier versions kept it for this existing database; move it to ' +
+        `${localKeyPath(app.settings.dataDir)} (docs/vault.md)`,
     );
   } else if (app.localKeyFile) {
     console.log(`vault: using the local master key ${app.localKeyFile.path}`);
