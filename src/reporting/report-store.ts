@@ -197,6 +197,37 @@ function statusFor(reportedBy: TaxReporting): ReportStatus {
   return reportedBy === 'INTERMEDIARY' ? 'INTERMEDIARY' : 'PENDING';
 }
 
+/**
+ * What an e-invoice asks to be paid (its PayableAmount, `null` when the
+ * document did not say) and the payments registered for it so far,
+ * except the one under `exceptKey` (registering it again is a repeat).
+ * The e-invoice row is locked so two payments are checked one after
+ * the other.
+ */
+export async function paymentBalance(
+  tx: Queryable,
+  einvoiceId: string,
+  exceptKey: string,
+): Promise<{ payable: string | null; currency: string; paid: string }> {
+  const invoice = await tx.query<{ payable: string | null; currency: string }>(
+    `SELECT "totalAmount"::text AS payable, currency FROM "EInvoice"
+      WHERE id = $1 FOR UPDATE`,
+    [einvoiceId],
+  );
+  const paid = await tx.query<{ paid: string }>(
+    `SELECT COALESCE(sum((payload->>'amount')::numeric), 0)::text AS paid
+       FROM "EInvoiceReport"
+      WHERE "einvoiceId" = $1 AND kind = 'PAYMENT'
+        AND "idempotencyKey" <> $2`,
+    [einvoiceId, exceptKey],
+  );
+  return {
+    payable: invoice[0]?.payable ?? null,
+    currency: invoice[0]?.currency ?? '',
+    paid: paid[0]?.paid ?? '0',
+  };
+}
+
 /** A report by its idempotency key (the scope's company). */
 export async function findReportByKey(
   tx: Queryable,

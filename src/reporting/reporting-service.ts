@@ -53,6 +53,7 @@ import {
   findReportByKey,
   insertReports,
   listReports,
+  paymentBalance,
   recordOutcomes,
   type ClaimedReport,
   type ReportOutcome,
@@ -594,6 +595,9 @@ export class ReportingService {
       );
       if (!facts) throw eInvoiceNotFound(companyId, einvoiceId);
       assertRegistrable(facts, report.kind);
+      if (report.kind === 'PAYMENT') {
+        await assertWithinPayable(tx, einvoiceId, report);
+      }
       const reportedBy = taxReportingOf(
         intermediaryKind(facts),
         facts.account?.providerConfig,
@@ -977,6 +981,46 @@ function positiveAmount(value: string, field: string): string {
   }
   const [whole, cents = ''] = text.split('.');
   return `${BigInt(whole ?? '0').toString()}.${cents.padEnd(2, '0')}`;
+}
+
+/**
+ * Refuses a payment that, with those registered before it, would pay
+ * more than the e-invoice asks (its PayableAmount); an e-invoice whose
+ * payable amount is unknown is not checked.
+ */
+async function assertWithinPayable(
+  tx: Queryable,
+  einvoiceId: string,
+  report: { payload: Record<string, unknown>; idempotencyKey: string },
+): Promise<void> {
+  const balance = await paymentBalance(tx, einvoiceId, report.idempotencyKey);
+  if (balance.payable === null) return;
+  const amount = String(report.payload.amount);
+  const remaining = cents(balance.payable) - cents(balance.paid);
+  if (cents(amount) <= remaining) return;
+  const left = `${formatCents(remaining > 0n ? remaining : 0n)} ${balance.currency}`;
+  throw invalidInput(
+    'amount',
+    'within-payable',
+    `amount: ${amount} is more than the e-invoice's remaining payable ` +
+      `amount, ${left} (payable ${balance.payable}, registered ` +
+      `${formatCents(cents(balance.paid))})`,
+    { einvoiceId, remaining: formatCents(remaining > 0n ? remaining : 0n) },
+  );
+}
+
+/** Decimal text with at most two decimals (numeric(18,2)), in cents. */
+function cents(text: string): bigint {
+  const negative = text.startsWith('-');
+  const [whole = '0', fraction = ''] = text.replace(/^-/, '').split('.');
+  const value = BigInt(whole) * 100n + BigInt(fraction.padEnd(2, '0') || '0');
+  return negative ? -value : value;
+}
+
+function formatCents(value: bigint): string {
+  const sign = value < 0n ? '-' : '';
+  const abs = value < 0n ? -value : value;
+  return `${sign}${abs / 100n}.${String(abs % 100n).padStart(2, '0')}`;
 }
 
 function eInvoiceNotFound(companyId: string, einvoiceId: string) {

@@ -276,6 +276,47 @@ describeEachDatabase('reporting obligations and the due-list', (ctx) => {
       });
     });
 
+    it('refuses a payment beyond what the e-invoice still asks to be paid', async () => {
+      const companyId = await company('EINVOICE_EPOSLOVANJE');
+      const einvoiceId = await insertEInvoice(p.db, {
+        companyId,
+        totalAmount: '125.00',
+      });
+      const service = p.reporting(undefined, now);
+      const pay = (amount: string) =>
+        service.registerPayment({
+          companyId,
+          einvoiceId,
+          paidOn: '2026-11-10',
+          amount,
+          method: 'T',
+        });
+
+      const tooMuch = await refusal(pay('999999'));
+      const first = await pay('100.00');
+      const repeated = await pay('100.00');
+      const beyond = await refusal(pay('25.01'));
+      const rest = await pay('25.00');
+
+      expect(tooMuch.details).toMatchObject({
+        field: 'amount',
+        rule: 'within-payable',
+        remaining: '125.00',
+      });
+      expect(tooMuch.message).toContain('999999.00');
+      expect(tooMuch.message).toContain('125.00 EUR');
+      expect(repeated).toMatchObject({
+        reportId: first.reportId,
+        duplicate: true,
+      });
+      expect(beyond.details).toMatchObject({ remaining: '25.00' });
+      expect(rest.duplicate).toBe(false);
+      const payments = (await reportsOf(p.db, companyId)).filter(
+        (r) => r.kind === 'PAYMENT',
+      );
+      expect(payments).toHaveLength(2);
+    });
+
     it('refuses a payment of an incoming e-invoice and a future date', async () => {
       const companyId = await company('EINVOICE_EPOSLOVANJE');
       const incoming = await insertEInvoice(p.db, {

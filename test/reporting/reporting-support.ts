@@ -88,6 +88,8 @@ export interface EInvoiceFields {
   integrationAccountId?: string | null;
   providerKind?: string | null;
   ublXml?: string;
+  /** PayableAmount, e.g. `'125.00'`; default none (not known). */
+  totalAmount?: string | null;
 }
 
 /** Inserts an e-invoice (operator scope) and returns its id. */
@@ -101,9 +103,9 @@ export async function insertEInvoice(
       `INSERT INTO "EInvoice" (id, "companyId", direction, status, number,
          "issueDate", "idempotencyKey", "documentHash", "sellerOib",
          "buyerOib", "ublXml", "integrationAccountId", "providerKind",
-         "createdAt")
+         "createdAt", "totalAmount")
        VALUES ($1, $2, $3, $4, $5, $6, $1, 'hash', $7, $8, $9, $10, $11,
-         COALESCE($12, now()))`,
+         COALESCE($12, now()), $13)`,
       [
         id,
         fields.companyId,
@@ -117,6 +119,7 @@ export async function insertEInvoice(
         fields.integrationAccountId ?? null,
         fields.providerKind ?? null,
         fields.createdAt ?? null,
+        fields.totalAmount ?? null,
       ],
     ),
   );
