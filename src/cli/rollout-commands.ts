@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { TenantGate } from '../app.js';
 import type { DeploymentEnvironment } from '../flags/flag-value.js';
 import { loadSettings } from '../config/settings.js';
+import { invalidInput } from '../errors/tenantgate-error.js';
 import {
   controllerOf,
   openEnvironmentDatabases,
@@ -160,8 +161,15 @@ function addStageCommands(rollout: Command, act: Act): void {
       .option('--reason <text>', 'why (required to pause)')
       .option(ACTOR, ACTOR_HELP)
       .action(
-        act(async (o) =>
-          withRollout(async (app, dbs) => {
+        act(async (o) => {
+          if (name === 'pause' && !o.reason?.trim()) {
+            throw invalidInput(
+              'reason',
+              'required',
+              '--reason: required to pause the rollout (why it is held)',
+            );
+          }
+          return withRollout(async (app, dbs) => {
             const c = controllerOf(app, dbs);
             const request = { actor: actorOf(o), reason: o.reason };
             const t =
@@ -169,8 +177,8 @@ function addStageCommands(rollout: Command, act: Act): void {
                 ? await c.pause(request)
                 : await c.resume(request);
             console.log(`${t.fromStage} -> ${t.toStage}`);
-          }),
-        ),
+          });
+        }),
       );
   }
 }

@@ -225,6 +225,13 @@ describe('tenantgate: operator mistakes exit 2 with INVALID_INPUT, before any da
     );
   });
 
+  it('refuses rollout pause without --reason, naming the option', async () => {
+    const paused = await tenantgate(['rollout', 'pause']);
+
+    expectRefused(paused, 'reason', 'required');
+    expect(paused.err).toContain('--reason: required to pause the rollout');
+  });
+
   it('refuses an inverted metrics window, naming --since', async () => {
     const inverted = await tenantgate([
       ...['metrics', '--since', '2026-03-01', '--until', '2026-02-01'],
