@@ -186,16 +186,39 @@ function fromFastify(f: FastifyishError): TenantGateError {
       rule,
     });
   }
-  const missing = first.params?.missingProperty;
+  // ajv names the property at fault in params, not in the path.
+  const named =
+    first.params?.missingProperty ?? first.params?.additionalProperty;
   const path = (first.instancePath ?? '').replace(/^\//, '');
-  const parts = [path, typeof missing === 'string' ? missing : '']
+  const parts = [path, typeof named === 'string' ? named : '']
     .filter((p) => p !== '')
     .join('/');
   const field = parts === '' ? (f.validationContext ?? 'body') : parts;
   const rule = first.keyword ?? 'schema';
   return new TenantGateError(
     'INVALID_INPUT',
-    `${field}: ${first.message ?? 'invalid'}`,
+    `${field}: ${validationMessage(first)}`,
     { field, rule, location: f.validationContext },
   );
+}
+
+/**
+ * ajv's message, with what it leaves in params: the property that is
+ * not allowed, the values that are.
+ */
+function validationMessage(first: {
+  keyword?: string;
+  params?: Record<string, unknown>;
+  message?: string;
+}): string {
+  const message = first.message ?? 'invalid';
+  const extra = first.params?.additionalProperty;
+  if (first.keyword === 'additionalProperties' && typeof extra === 'string') {
+    return `${message} ('${extra}' is not one)`;
+  }
+  const allowed = first.params?.allowedValues;
+  if (first.keyword === 'enum' && Array.isArray(allowed)) {
+    return `${message}: ${allowed.map(String).join(', ')}`;
+  }
+  return message;
 }

@@ -192,6 +192,40 @@ describeEachDatabase('HTTP API', ({ db }) => {
       expect(answer.body).toMatchObject({ field: 'secret', rule: 'required' });
     });
 
+    it('names a property the schema does not allow (400)', async () => {
+      const { token } = await tenantWithKey();
+      const answer = await h().call('POST', '/v1/accounts', {
+        token,
+        body: {
+          kind: 'EINVOICE_EPOSLOVANJE',
+          environment: 'TEST',
+          secret: 'not-a-real-key-but-long-enough',
+          bogus: true,
+        },
+      });
+      expectProblem(answer, 400, 'INVALID_INPUT');
+      expect(answer.body).toMatchObject({
+        field: 'bogus',
+        rule: 'additionalProperties',
+      });
+      expect(answer.body.detail).toContain("'bogus'");
+    });
+
+    it('refuses an unknown status filter on a list instead of an empty list (400)', async () => {
+      const key = await tenantWithKey();
+
+      const [einvoices, receipts] = await Promise.all([
+        h().call('GET', '/v1/einvoices?status=BOGUS', key),
+        h().call('GET', '/v1/fiscal/receipts?status=BOGUS', key),
+      ]);
+
+      for (const answer of [einvoices, receipts]) {
+        expectProblem(answer, 400, 'INVALID_INPUT');
+        expect(answer.body).toMatchObject({ field: 'status', rule: 'enum' });
+      }
+      expect(einvoices.body.detail).toContain('SEND_UNKNOWN');
+    });
+
     it("gives another tenant's key 404 on a crafted account id, and changes nothing", async () => {
       const victim = await companyWithAccount(h().platform);
       const id = victim.account?.id as string;

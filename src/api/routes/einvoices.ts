@@ -1,6 +1,10 @@
 import { invalidInput } from '../../errors/tenantgate-error.js';
 import { tenantOf } from '../auth.js';
-import { eInvoiceDocument, listEInvoices } from '../einvoice-queries.js';
+import {
+  EINVOICE_STATUSES,
+  eInvoiceDocument,
+  listEInvoices,
+} from '../einvoice-queries.js';
 import type { ApiRoutes } from '../context.js';
 import {
   eInvoiceListItemSchema,
@@ -67,7 +71,7 @@ export const eInvoiceRoutes: ApiRoutes = (server, ctx) => {
           type: 'object',
           properties: {
             direction: { type: 'string', enum: ['OUTBOUND', 'INBOUND'] },
-            status: { type: 'string' },
+            status: { type: 'string', enum: EINVOICE_STATUSES },
             before: { type: 'string', format: 'date-time' },
             limit: { type: 'integer', minimum: 1, maximum: 500 },
           },
