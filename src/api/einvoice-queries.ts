@@ -1,20 +1,7 @@
 import { tenant, type Database } from '../db/database.js';
 import { TenantGateError } from '../errors/tenantgate-error.js';
 
-/** Every status an e-invoice row may have (the table's CHECK). */
-export const EINVOICE_STATUSES = [
-  'DRAFT',
-  'PENDING_FISCALIZATION',
-  'FISCALIZED',
-  'SENDING',
-  'SEND_UNKNOWN',
-  'SENT',
-  'DELIVERED',
-  'ACCEPTED',
-  'REJECTED',
-  'ARCHIVED',
-  'ERROR',
-] as const;
+export { EINVOICE_STATUSES } from '../einvoice/statuses.js';
 
 /** One row of an e-invoice list: the status fields and the parties. */
 export interface EInvoiceListItem {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { completeOib } from '../companies/oib.js';
 import type { Database, Queryable } from '../db/database.js';
+import { EINVOICE_STATUSES } from '../einvoice/statuses.js';
 import { invalidInput } from '../errors/tenantgate-error.js';
 import type { Logger } from '../logging/logger.js';
 import type { SecretBinding } from '../vault/envelope.js';
@@ -54,19 +55,6 @@ export const LEGACY_PROFILES = [
   'key ie-racuni and revoked certificate',
 ] as const;
 
-const EINVOICE_STATUSES = [
-  'DRAFT',
-  'PENDING_FISCALIZATION',
-  'FISCALIZED',
-  'SENDING',
-  'SEND_UNKNOWN',
-  'SENT',
-  'DELIVERED',
-  'ACCEPTED',
-  'REJECTED',
-  'ARCHIVED',
-  'ERROR',
-];
 const FISCAL_STATUSES = ['QUEUED', 'PROCESSING', 'SUCCESS', 'FAILED', 'DEAD'];
 
 /** The id of the n-th legacy company (1-based), sortable. */
