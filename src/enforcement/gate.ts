@@ -24,6 +24,7 @@ import type { FlagSource } from '../flags/env-flags.js';
 import type { Logger } from '../logging/logger.js';
 import type { SecretBinding } from '../vault/envelope.js';
 import type { CertificateSigner, RequestAuthoriser } from '../vault/vault.js';
+import type { PathsUsed } from '../workers/paths-used.js';
 import {
   eventInsert,
   LastUsedThrottle,
@@ -119,6 +120,11 @@ export interface GateDeps {
    * (its event). Default none: every operation resolves.
    */
   routes?: RouteCache;
+  /**
+   * Where the gate notes the path each operation last took (a map
+   * update per attempt) for the worker registry. Default none.
+   */
+  pathsUsed?: PathsUsed;
 }
 
 const MIGRATION_FLAG: Record<Operation, FlagName> = {
@@ -180,7 +186,15 @@ export class EnforcementGate {
       cached = planned.cached;
       const { kind, envelope, binding } = planned.sealed;
       const { authoriser, signer } = this.open(kind, envelope, binding);
-      const route: Route = { ...facts, authoriser, signer };
+      const { companyId, kind: routeKind, decision, account } = facts;
+      const route: Route = {
+        companyId,
+        kind: routeKind,
+        decision,
+        account,
+        authoriser,
+        signer,
+      };
       const value = await steps.execute(route);
       attempt = { ok: true, value, route };
     } catch (thrown) {
@@ -188,6 +202,15 @@ export class EnforcementGate {
     }
 
     const durationMs = Math.round(performance.now() - started);
+    // Probes try paths on purpose: only real traffic says which path
+    // this process uses.
+    if (facts && request.origin !== 'probe') {
+      this.deps.pathsUsed?.note(
+        request.operation,
+        facts.decision.path,
+        new Date(),
+      );
+    }
     await this.finish(request, attempt, steps, { durationMs, cached });
     this.log(request, attempt, durationMs);
     if (!attempt.ok) throw attempt.error;
@@ -227,7 +250,7 @@ export class EnforcementGate {
       account,
       legacy: this.legacyEnvelope(kind, row) !== null,
     });
-    return { ...this.routeFor(request, kind, decision, row), cached };
+    return this.routeFor(request, kind, decision, row, cached);
   }
 
   /** The route cache's fresh resolution row for the request, if any. */
@@ -371,7 +394,8 @@ export class EnforcementGate {
     kind: Kind,
     decision: RoutingDecision,
     row: ResolutionRow,
-  ): Omit<Planned, 'cached'> {
+    cached: boolean,
+  ): Planned {
     const companyId = request.companyId;
     if (decision.path === 'V2') {
       const account: RoutedAccount = {
@@ -389,6 +413,7 @@ export class EnforcementGate {
       return {
         facts: { companyId, kind: account.kind, decision, account },
         sealed: { kind: account.kind, envelope: row.secretEnvelope, binding },
+        cached,
       };
     }
     const binding = {
@@ -401,6 +426,7 @@ export class EnforcementGate {
     return {
       facts: { companyId, kind, decision, account: null },
       sealed: { kind, envelope: this.legacyEnvelope(kind, row), binding },
+      cached,
     };
   }
 
