@@ -22,6 +22,7 @@ import { createLogger, type Logger } from './logging/logger.js';
 import { loadKeyRing } from './vault/key-ring.js';
 import { openLocalKeyFile, type LocalKeyFile } from './vault/local-key-file.js';
 import { Vault } from './vault/vault.js';
+import { PathsUsed } from './workers/paths-used.js';
 import { startHeartbeat, type ProcessRole } from './workers/registry.js';
 
 /** The wired services: what the CLI, the demo and the API use. */
@@ -96,11 +97,15 @@ export async function openTenantGate(
     ? new LedgerNotifier({ db, logger, webhookUrl: settings.alertWebhookUrl })
     : null;
   await notifier?.start();
+  // The gate notes the path each operation takes; the heartbeat
+  // reports it in the registry.
+  const pathsUsed = new PathsUsed();
   const heartbeat = options.register
     ? await startHeartbeat({
         db,
         logger,
         flags,
+        pathsUsed,
         role: options.register,
         environment: settings.deploymentEnvironment,
         intervalMs: settings.heartbeatMs,
@@ -120,6 +125,7 @@ export async function openTenantGate(
     deploymentEnvironment: settings.deploymentEnvironment,
     accountEnvironment: settings.accountEnvironment,
     routes,
+    pathsUsed,
   });
   const intermediaries = createIntermediaryDirectory({
     softwareId: settings.softwareId,

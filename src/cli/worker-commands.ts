@@ -81,7 +81,9 @@ export function addWorkerCommands(program: Command, act: Act): void {
 
   worker
     .command('list')
-    .description('registered processes, their heartbeat and V1/V2 paths')
+    .description(
+      'registered processes, their heartbeat, V1/V2 paths and last used',
+    )
     .option('--env <env>', 'staging or production (default: configured)')
     .option('--json', 'print JSON')
     .action(
@@ -105,6 +107,10 @@ export function addWorkerCommands(program: Command, act: Act): void {
               paths: Object.entries(w.paths)
                 .map(([op, path]) => `${op}=${path}`)
                 .join(' '),
+              lastUsed:
+                Object.entries(w.pathsUsed)
+                  .map(([op, u]) => `${op}=${u.path}@${u.at.toISOString()}`)
+                  .join(' ') || '-',
             })),
           );
         }),

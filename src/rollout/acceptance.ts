@@ -4,7 +4,8 @@ import { ISSUED_EINVOICE_STATUSES } from '../audit/checks.js';
 import type { LedgerMetrics } from '../metrics/metrics.js';
 import type { ReadinessReport } from './checks.js';
 import type { GateResult, GateStatus } from './rollout-store.js';
-import { WorkerRegistry } from '../workers/registry.js';
+import type { Operation } from '../accounts/kinds.js';
+import { WorkerRegistry, type Registration } from '../workers/registry.js';
 
 /** Thresholds of the acceptance criteria. */
 export interface AcceptanceOptions {
@@ -56,21 +57,27 @@ export function noIntegrationRequired(
 }
 
 /**
- * All workers on V2, from the registry of running processes: every
- * process of the environment that heartbeat within `staleMs` runs with
- * flags that route each operation to V2. None live: INCONCLUSIVE
- * (nobody to judge). The ledger's paths are the second signal
- * (`allV2`).
+ * All workers on V2, from the registry of running processes: no process
+ * of the environment that heartbeat within `staleMs` (and did not stop)
+ * puts an operation on V1. An operation's path is the one the process
+ * last used for it when that use falls at or after `since` (the stage's
+ * window; default any time), else the path its flags give (an
+ * operation it has not run in the window). Samples name the worker and
+ * its V1 operations. None live: INCONCLUSIVE (nobody to judge). The
+ * ledger's paths are the second signal (`allV2`).
  */
 export async function workersOnV2(
   db: Database,
   environment: DeploymentEnvironment,
   now: Date,
   staleMs: number,
+  since: Date = new Date(0),
 ): Promise<GateResult> {
   const all = await new WorkerRegistry(db).list(environment, now, staleMs);
   const live = all.filter((w) => w.live);
-  const onV1 = live.filter((w) => Object.values(w.paths).includes('V1'));
+  const onV1 = live
+    .map((w) => ({ w, v1: v1Operations(w, since) }))
+    .filter((x) => x.v1.length > 0);
   const status: GateStatus =
     live.length === 0 ? 'INCONCLUSIVE' : onV1.length > 0 ? 'FAIL' : 'PASS';
   return {
@@ -81,12 +88,28 @@ export async function workersOnV2(
       onV1: onV1.length,
       stale: all.length - live.length,
       staleAfterMs: staleMs,
-      samples: onV1.slice(0, 5).map((w) => {
-        const v1 = Object.entries(w.paths).filter(([, p]) => p === 'V1');
-        return `${w.role} ${w.host}:${w.pid} V1 for ${v1.map(([o]) => o).join(',')}`;
+      samples: onV1.slice(0, 5).map(({ w, v1 }) => {
+        const ops = v1.map((x) => (x.used ? `${x.op} (used)` : x.op));
+        return `${w.role} ${w.host}:${w.pid} ${w.id} V1 for ${ops.join(',')}`;
       }),
     },
   };
+}
+
+/**
+ * The operations a registration puts on V1: by its last use at or after
+ * `since` (`used`), else by its flags.
+ */
+function v1Operations(
+  w: Registration,
+  since: Date,
+): { op: Operation; used: boolean }[] {
+  return (Object.keys(w.paths) as Operation[]).flatMap((op) => {
+    const use = w.pathsUsed[op];
+    const recent = use !== undefined && use.at >= since;
+    const path = recent ? use.path : w.paths[op];
+    return path === 'V1' ? [{ op, used: recent }] : [];
+  });
 }
 
 /** Every operation on V2: zero V1. */

@@ -285,7 +285,13 @@ export class RolloutController {
     const db = this.deps.databases[env];
     const m = await ledgerMetrics(db, { environment: env, since, until: now });
     const o = this.config.acceptance;
-    const workers = await workersOnV2(db, env, now, this.config.workerStaleMs);
+    const workers = await workersOnV2(
+      db,
+      env,
+      now,
+      this.config.workerStaleMs,
+      since,
+    );
     if (stage === 'STAGING_ENFORCED') {
       return [
         watchWindowElapsed(since, now, this.config.watchWindowMs),

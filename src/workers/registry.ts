@@ -8,6 +8,7 @@ import type { FlagSource } from '../flags/env-flags.js';
 import type { DeploymentEnvironment } from '../flags/flag-value.js';
 import { StoreFlagSource } from '../flags/store-flag-source.js';
 import type { Logger } from '../logging/logger.js';
+import type { PathsUsed, PathsUsedSnapshot } from './paths-used.js';
 
 /** What kind of TenantGate process registered. */
 export type ProcessRole = 'api' | 'worker' | 'start' | 'cli';
@@ -30,6 +31,8 @@ export interface Registration {
   flags: Record<FlagName, ProcessFlag>;
   /** The path its flags give each operation (for companies with accounts). */
   paths: Record<Operation, 'V1' | 'V2'>;
+  /** The path each operation it ran last took, and when (none run: {}). */
+  pathsUsed: PathsUsedSnapshot;
   startedAt: Date;
   heartbeatAt: Date;
   stoppedAt: Date | null;
@@ -88,6 +91,8 @@ interface RegistrationRow {
   version: string;
   flags: Record<FlagName, ProcessFlag> | string;
   paths: Record<Operation, 'V1' | 'V2'> | string;
+  pathsUsed:
+    Partial<Record<Operation, { path: 'V1' | 'V2'; at: string }>> | string;
   startedAt: Date | string;
   heartbeatAt: Date | string;
   stoppedAt: Date | string | null;
@@ -97,15 +102,24 @@ interface RegistrationRow {
 export class WorkerRegistry {
   constructor(private readonly db: Database) {}
 
-  /** Inserts or refreshes a process's row: its flags, paths and beat. */
-  async beat(r: Omit<Registration, 'stoppedAt'>): Promise<void> {
+  /**
+   * Inserts or refreshes a process's row: its flags, paths, the paths
+   * it last used (default none) and beat.
+   */
+  async beat(
+    r: Omit<Registration, 'stoppedAt' | 'pathsUsed'> & {
+      pathsUsed?: PathsUsedSnapshot;
+    },
+  ): Promise<void> {
     await this.db.transaction(operator, (tx) =>
       tx.query(
         `INSERT INTO "WorkerRegistration" (id, role, environment, host, pid,
-           version, flags, paths, "startedAt", "heartbeatAt")
-         VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9, $10)
+           version, flags, paths, "pathsUsed", "startedAt", "heartbeatAt")
+         VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9::jsonb,
+           $10, $11)
          ON CONFLICT (id) DO UPDATE SET flags = EXCLUDED.flags,
-           paths = EXCLUDED.paths, "heartbeatAt" = EXCLUDED."heartbeatAt"`,
+           paths = EXCLUDED.paths, "pathsUsed" = EXCLUDED."pathsUsed",
+           "heartbeatAt" = EXCLUDED."heartbeatAt"`,
         [
           r.id,
           r.role,
@@ -115,6 +129,7 @@ export class WorkerRegistry {
           r.version,
           JSON.stringify(r.flags),
           JSON.stringify(r.paths),
+          JSON.stringify(r.pathsUsed ?? {}),
           r.startedAt,
           r.heartbeatAt,
         ],
@@ -164,6 +179,8 @@ export interface HeartbeatOptions {
   role: ProcessRole;
   environment: DeploymentEnvironment;
   flags: FlagSource;
+  /** The paths the process's gate last used; written at each beat. */
+  pathsUsed?: PathsUsed;
   /** Between beats. Default 10 000 ms (TENANTGATE_HEARTBEAT_MS). */
   intervalMs?: number;
   now?: () => Date;
@@ -180,7 +197,8 @@ export interface Heartbeat {
 
 /**
  * Registers this process (host, pid, version, environment, its
- * effective flag values and so its V1/V2 paths) and beats every
+ * effective flag values and so its V1/V2 paths, and the path each
+ * operation last took in its gate) and beats every
  * `intervalMs`, and at once when a stored flag changes. A failed beat
  * is logged and retried on the next tick; it never stops the process.
  */
@@ -205,6 +223,7 @@ export async function startHeartbeat(o: HeartbeatOptions): Promise<Heartbeat> {
         ...identity,
         flags,
         paths: pathsFor(flags),
+        pathsUsed: o.pathsUsed?.snapshot() ?? {},
         heartbeatAt: now(),
       });
     } catch (error) {
@@ -264,6 +283,12 @@ function fromRow(row: RegistrationRow): Registration {
     version: row.version,
     flags: json(row.flags),
     paths: json(row.paths),
+    pathsUsed: Object.fromEntries(
+      Object.entries(json(row.pathsUsed)).map(([op, u]) => [
+        op,
+        { path: u.path, at: new Date(u.at) },
+      ]),
+    ),
     startedAt: new Date(row.startedAt),
     heartbeatAt: new Date(row.heartbeatAt),
     stoppedAt: row.stoppedAt === null ? null : new Date(row.stoppedAt),

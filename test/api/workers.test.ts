@@ -1,4 +1,5 @@
 import { expect, it } from 'vitest';
+import { PathsUsed } from '../../src/workers/paths-used.js';
 import { startHeartbeat } from '../../src/workers/registry.js';
 import { describeEachDatabase } from '../support/databases.js';
 import {
@@ -11,15 +12,18 @@ import { expectProblem, useApi } from './api-fixture.js';
 describeEachDatabase('HTTP API: registered processes', ({ db }) => {
   const h = useApi(db);
 
-  it('lists a live worker with its V1/V2 paths, then stopped; operator keys only', async () => {
+  it('lists a live worker with its V1/V2 paths and last-used path, then stopped; operator keys only', async () => {
     const p = h().platform;
     setFlags(p, MIGRATING);
+    const pathsUsed = new PathsUsed();
+    pathsUsed.note('FISCALIZATION', 'V1', new Date('2026-03-01T12:00:00Z'));
     const beat = await startHeartbeat({
       db: p.db,
       logger: p.logger,
       role: 'worker',
       environment: 'staging',
       flags: p.flags,
+      pathsUsed,
       intervalMs: 60_000,
     });
     try {
@@ -35,6 +39,9 @@ describeEachDatabase('HTTP API: registered processes', ({ db }) => {
         live: true,
         stoppedAt: null,
         paths: { EINVOICE_SEND: 'V2', FISCALIZATION: 'V1' },
+        pathsUsed: {
+          FISCALIZATION: { path: 'V1', at: '2026-03-01T12:00:00.000Z' },
+        },
       });
     } finally {
       await beat.stop();

@@ -1,7 +1,15 @@
 import { expect, it } from 'vitest';
+import { FLAG_NAMES, type FlagName } from '../../src/config/settings.js';
 import { FlagStore } from '../../src/flags/flag-store.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { RolloutController } from '../../src/rollout/controller.js';
+import { PathsUsed } from '../../src/workers/paths-used.js';
+import {
+  pathsFor,
+  VERSION,
+  type ProcessFlag,
+  WorkerRegistry,
+} from '../../src/workers/registry.js';
 import { insertEvents } from '../metrics/ledger-builders.js';
 import {
   allFlagsOnFor,
@@ -146,6 +154,62 @@ describeRollout(
       );
       expect(await enforcement(d, 'staging')).toBeUndefined();
       expect((await controller.status()).stage).toBe('LEGACY');
+    });
+
+    it('holds staging while a live worker last used V1, and passes once it used V2', async () => {
+      const d = dbs();
+      await allFlagsOnFor(d, 8);
+      await healthyBoth(d);
+      const { clock, controller } = controllerOn(d);
+      await controller.advance({ actor: 'ops' });
+      clock.now = new Date(NOW.getTime() + 25 * HOUR_MS);
+      await insertHealthy(d.staging, 'staging', 100, clock.now, 24 * HOUR_MS);
+      // A worker whose flags give V2 everywhere, but whose gate took the
+      // legacy path for a send within the stage.
+      const used = new PathsUsed();
+      const beat = (at: Date) => {
+        const flags = Object.fromEntries(
+          FLAG_NAMES.map((f) => [f, { value: true, source: 'store' }]),
+        ) as Record<FlagName, ProcessFlag>;
+        return new WorkerRegistry(d.staging).beat({
+          id: 'wk_fallback',
+          role: 'worker',
+          environment: 'staging',
+          host: 'w1',
+          pid: 7,
+          version: VERSION,
+          flags,
+          paths: pathsFor(flags),
+          pathsUsed: used.snapshot(),
+          startedAt: NOW,
+          heartbeatAt: at,
+        });
+      };
+      used.note('EINVOICE_SEND', 'V1', new Date(clock.now.getTime() - 60_000));
+      await beat(clock.now);
+
+      const held = await controller.advance({ actor: 'ops' });
+      used.note('EINVOICE_SEND', 'V2', new Date(clock.now.getTime() - 1_000));
+      await beat(clock.now);
+      const passed = await controller.advance({ actor: 'ops' });
+
+      expect(held).toMatchObject({ advanced: false, blockedBy: 'gates' });
+      expect(
+        held.gates.filter((g) => g.status !== 'PASS').map((g) => g.gate),
+      ).toEqual(['all_workers_v2']);
+      expect(held.gates.find((g) => g.gate === 'all_workers_v2')).toMatchObject(
+        {
+          status: 'FAIL',
+          numbers: {
+            onV1: 1,
+            samples: ['worker w1:7 wk_fallback V1 for EINVOICE_SEND (used)'],
+          },
+        },
+      );
+      expect(passed).toMatchObject({
+        advanced: true,
+        to: 'PRODUCTION_SOFT_FAIL',
+      });
     });
 
     it('keeps soft-fail while an operation would have been blocked', async () => {

@@ -2,17 +2,27 @@ import { hostname } from 'node:os';
 import { Writable } from 'node:stream';
 import { beforeEach, expect, it } from 'vitest';
 import { owner } from '../../src/db/database.js';
+import { EnforcementGate } from '../../src/enforcement/gate.js';
 import { StaticFlagSource } from '../../src/flags/env-flags.js';
 import { FlagStore } from '../../src/flags/flag-store.js';
 import { StoreFlagSource } from '../../src/flags/store-flag-source.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { workersOnV2 } from '../../src/rollout/acceptance.js';
+import { PathsUsed } from '../../src/workers/paths-used.js';
 import {
   startHeartbeat,
   VERSION,
   WorkerRegistry,
 } from '../../src/workers/registry.js';
 import { describeEachDatabase } from '../support/databases.js';
+import {
+  addAccount,
+  companyWithLegacyKey,
+  invoiceFor,
+  setFlags,
+  usePlatform,
+  type Tenant,
+} from '../support/platform.js';
 
 const quiet = createLogger(
   'info',
@@ -34,6 +44,8 @@ async function until<T>(read: () => Promise<T>, ok: (v: T) => boolean) {
 }
 
 describeEachDatabase('Issue 7: the registry of running workers', ({ db }) => {
+  const platform = usePlatform(db);
+
   beforeEach(async () => {
     await db().transaction(owner, (tx) =>
       tx.query('TRUNCATE "WorkerRegistration", "Flag", "FlagChange"'),
@@ -198,7 +210,132 @@ describeEachDatabase('Issue 7: the registry of running workers', ({ db }) => {
       numbers: {
         live: 2,
         onV1: 1,
-        samples: ['worker h:1 V1 for EINVOICE_SEND'],
+        samples: ['worker h:1 wk_v1 V1 for EINVOICE_SEND'],
+      },
+    });
+  });
+  it('fails "all workers on V2" while a worker\'s gate last used V1, and passes after it used V2', async () => {
+    const p = platform();
+    // Migration flags on: the flags give V2 everywhere, yet a company
+    // with only a legacy key still falls back to V1.
+    setFlags(p, V2_FLAGS);
+    const pathsUsed = new PathsUsed();
+    const gate = new EnforcementGate({
+      db: p.db,
+      vault: p.vault,
+      flags: p.flags,
+      logger: p.logger,
+      deploymentEnvironment: 'staging',
+      accountEnvironment: 'TEST',
+      pathsUsed,
+    });
+    const hb = await startHeartbeat({
+      db: db(),
+      logger: quiet,
+      role: 'worker',
+      environment: 'staging',
+      flags: p.flags,
+      pathsUsed,
+      intervalMs: 60_000,
+    });
+    const send = (tenant: Tenant, origin: 'user' | 'probe' = 'user') =>
+      gate.run(
+        {
+          companyId: tenant.company.id,
+          operation: 'EINVOICE_SEND',
+          origin,
+        },
+        {
+          execute: (route) =>
+            p.intermediaries
+              .client(route.kind, route.account)
+              .send({ ublXml: invoiceFor(tenant) }, route.authoriser),
+        },
+      );
+    const registry = new WorkerRegistry(db());
+    const judge = () => workersOnV2(db(), 'staging', new Date(), 30_000);
+    try {
+      const before = await judge();
+      const tenant = await companyWithLegacyKey(p);
+      // A probe's path is deliberate, not the process's: not noted.
+      await send(tenant, 'probe');
+      await hb.beat();
+      const afterProbe = await judge();
+      await send(tenant);
+      await hb.beat();
+      const [afterV1] = await registry.list('staging', new Date(), 30_000);
+      const failing = await judge();
+      await send(await addAccount(p, tenant, 'ACTIVE'));
+      await hb.beat();
+      const [afterV2] = await registry.list('staging', new Date(), 30_000);
+      const passing = await judge();
+
+      expect(before).toMatchObject({ status: 'PASS', numbers: { onV1: 0 } });
+      expect(afterProbe).toMatchObject({
+        status: 'PASS',
+        numbers: { onV1: 0 },
+      });
+      expect(afterV1?.paths.EINVOICE_SEND).toBe('V2');
+      expect(afterV1?.pathsUsed).toEqual({
+        EINVOICE_SEND: { path: 'V1', at: expect.any(Date) },
+      });
+      expect(failing).toMatchObject({
+        status: 'FAIL',
+        numbers: {
+          live: 1,
+          onV1: 1,
+          samples: [
+            `worker ${hostname()}:${process.pid} ${hb.id} V1 for EINVOICE_SEND (used)`,
+          ],
+        },
+      });
+      expect(afterV2?.pathsUsed.EINVOICE_SEND?.path).toBe('V2');
+      expect(passing).toMatchObject({ status: 'PASS', numbers: { onV1: 0 } });
+    } finally {
+      await hb.stop();
+    }
+  });
+
+  it('judges an operation by its flags when its last use is before the window', async () => {
+    const registry = new WorkerRegistry(db());
+    const now = new Date('2026-03-01T12:00:00Z');
+    const since = new Date(now.getTime() - 3_600_000);
+    const beat = (sendUsedAt: Date, sendPath: 'V1' | 'V2') =>
+      registry.beat({
+        id: 'wk_window',
+        role: 'worker',
+        environment: 'production',
+        host: 'h',
+        pid: 1,
+        version: '1',
+        flags: {} as never,
+        paths: {
+          EINVOICE_SEND: 'V2',
+          EINVOICE_RECEIVE: 'V2',
+          FISCALIZATION: 'V1',
+          EINVOICE_REPORT: 'V2',
+        },
+        pathsUsed: {
+          EINVOICE_SEND: { path: sendPath, at: sendUsedAt },
+          FISCALIZATION: { path: 'V2', at: now },
+        },
+        startedAt: now,
+        heartbeatAt: now,
+      });
+    const judge = () => workersOnV2(db(), 'production', now, 30_000, since);
+
+    await beat(new Date(since.getTime() - 1_000), 'V1');
+    const oldV1 = await judge();
+    await beat(new Date(since.getTime() + 1_000), 'V1');
+    const recentV1 = await judge();
+
+    // FISCALIZATION's flags say V1 but it last ran on V2 in the window;
+    // a send on V1 before the window falls back to the flags (V2).
+    expect(oldV1).toMatchObject({ status: 'PASS', numbers: { onV1: 0 } });
+    expect(recentV1).toMatchObject({
+      status: 'FAIL',
+      numbers: {
+        samples: ['worker h:1 wk_window V1 for EINVOICE_SEND (used)'],
       },
     });
   });

@@ -23,6 +23,18 @@ const registrationSchema = {
       type: 'object',
       additionalProperties: { type: 'string', enum: ['V1', 'V2'] },
     },
+    pathsUsed: {
+      type: 'object',
+      description:
+        'Per operation, the path the process last used and when (none run: {})',
+      additionalProperties: {
+        type: 'object',
+        properties: {
+          path: { type: 'string', enum: ['V1', 'V2'] },
+          at: { type: 'string', format: 'date-time' },
+        },
+      },
+    },
     startedAt: { type: 'string', format: 'date-time' },
     heartbeatAt: { type: 'string', format: 'date-time' },
     stoppedAt: { type: ['string', 'null'], format: 'date-time' },
@@ -36,8 +48,9 @@ const DEFAULT_STALE_MS = 30_000;
 /**
  * The processes registered in this deployment environment (API,
  * workers, `npm start`): host, version, effective flags, the V1/V2
- * path they give each operation, and whether they are live (heartbeat
- * within `staleMs`, not stopped). Operator keys only.
+ * path they give each operation, the path each operation last took
+ * there, and whether they are live (heartbeat within `staleMs`, not
+ * stopped). Operator keys only.
  */
 export const workerRoutes: ApiRoutes = (server, ctx) => {
   server.addHook('onRequest', async (request) => requireOperator(request));
