@@ -24,16 +24,6 @@
 WITH settings AS (
   SELECT 'TEST'::text AS account_environment
 ),
-linked_rows AS (
-  SELECT 'EInvoice' AS tbl, id, "companyId", "integrationAccountId"
-    FROM "EInvoice" WHERE "integrationAccountId" IS NOT NULL
-  UNION ALL
-  SELECT 'FiscalRequest', id, "companyId", "integrationAccountId"
-    FROM "FiscalRequest" WHERE "integrationAccountId" IS NOT NULL
-  UNION ALL
-  SELECT 'ProviderSyncState', id, "companyId", "integrationAccountId"
-    FROM "ProviderSyncState"
-),
 -- Issued = SENT and every status after it.
 issued_without_account AS (
   SELECT id FROM "EInvoice"
@@ -43,6 +33,53 @@ issued_without_account AS (
 success_without_account AS (
   SELECT id FROM "FiscalRequest"
   WHERE status = 'SUCCESS' AND "integrationAccountId" IS NULL
+),
+-- The three link checks in one read of the rows that link to an
+-- account, in each table whose rows may: each row left-joined to the
+-- account its link names (the columns of a are NULL when no account
+-- has that id); every row that breaks at least one, with a flag per
+-- check. A link to another company's account, or to none, is possible
+-- only where the composite foreign keys are NOT VALID.
+link_offenders AS MATERIALIZED (
+  SELECT r.id,
+    COALESCE(a."companyId" <> r."companyId", FALSE) AS company_mismatch,
+    COALESCE(a.kind = 'FISCALIZATION_CIS', FALSE) AS wrong_kind,
+    a.id IS NULL AS missing
+  FROM "EInvoice" r
+  LEFT JOIN "IntegrationAccount" a ON a.id = r."integrationAccountId"
+  WHERE r."integrationAccountId" IS NOT NULL
+    AND (a."companyId" <> r."companyId"
+      OR a.kind = 'FISCALIZATION_CIS'
+      OR a.id IS NULL)
+  UNION ALL
+  SELECT r.id,
+    COALESCE(a."companyId" <> r."companyId", FALSE),
+    COALESCE(a.kind <> 'FISCALIZATION_CIS', FALSE),
+    a.id IS NULL
+  FROM "FiscalRequest" r
+  LEFT JOIN "IntegrationAccount" a ON a.id = r."integrationAccountId"
+  WHERE r."integrationAccountId" IS NOT NULL
+    AND (a."companyId" <> r."companyId"
+      OR a.kind <> 'FISCALIZATION_CIS'
+      OR a.id IS NULL)
+  UNION ALL
+  SELECT r.id,
+    COALESCE(a."companyId" <> r."companyId", FALSE),
+    COALESCE(a.kind = 'FISCALIZATION_CIS', FALSE),
+    a.id IS NULL
+  FROM "ProviderSyncState" r
+  LEFT JOIN "IntegrationAccount" a ON a.id = r."integrationAccountId"
+  WHERE r."integrationAccountId" IS NOT NULL
+    AND (a."companyId" <> r."companyId"
+      OR a.kind = 'FISCALIZATION_CIS'
+      OR a.id IS NULL)
+),
+link_counts AS (
+  SELECT
+    count(*) FILTER (WHERE company_mismatch) AS company_mismatch,
+    count(*) FILTER (WHERE wrong_kind) AS wrong_kind,
+    count(*) FILTER (WHERE missing) AS missing
+  FROM link_offenders
 ),
 fiscalization_without_cis_account AS (
   SELECT c.id FROM "Company" c
@@ -61,24 +98,6 @@ einvoicing_without_einvoice_account AS (
       AND a.environment = s.account_environment
       AND (a.kind = c."eInvoiceKind" OR (
         c."eInvoiceKind" IS NULL AND a.kind LIKE 'EINVOICE\_%')))
-),
--- Possible only where the composite foreign keys are NOT VALID.
-account_company_mismatch AS (
-  SELECT r.id FROM linked_rows r
-  JOIN "IntegrationAccount" a ON a.id = r."integrationAccountId"
-  WHERE a."companyId" <> r."companyId"
-),
-account_wrong_kind AS (
-  SELECT r.id FROM linked_rows r
-  JOIN "IntegrationAccount" a ON a.id = r."integrationAccountId"
-  WHERE (r.tbl = 'FiscalRequest' AND a.kind <> 'FISCALIZATION_CIS')
-     OR (r.tbl <> 'FiscalRequest' AND a.kind = 'FISCALIZATION_CIS')
-),
-account_missing AS (
-  SELECT r.id FROM linked_rows r
-  WHERE NOT EXISTS (
-    SELECT 1 FROM "IntegrationAccount" a
-    WHERE a.id = r."integrationAccountId")
 ),
 active_without_secret AS (
   SELECT id FROM "IntegrationAccount"
@@ -107,18 +126,18 @@ results (ord, check_id, count, samples) AS (
       ORDER BY id COLLATE "C" LIMIT 5)
   UNION ALL
   SELECT 5, 'row.account_company_mismatch',
-    (SELECT count(*) FROM account_company_mismatch),
-    ARRAY(SELECT id FROM account_company_mismatch
+    (SELECT company_mismatch FROM link_counts),
+    ARRAY(SELECT id FROM link_offenders WHERE company_mismatch
       ORDER BY id COLLATE "C" LIMIT 5)
   UNION ALL
   SELECT 6, 'row.account_wrong_kind',
-    (SELECT count(*) FROM account_wrong_kind),
-    ARRAY(SELECT id FROM account_wrong_kind
+    (SELECT wrong_kind FROM link_counts),
+    ARRAY(SELECT id FROM link_offenders WHERE wrong_kind
       ORDER BY id COLLATE "C" LIMIT 5)
   UNION ALL
   SELECT 7, 'row.account_missing',
-    (SELECT count(*) FROM account_missing),
-    ARRAY(SELECT id FROM account_missing
+    (SELECT missing FROM link_counts),
+    ARRAY(SELECT id FROM link_offenders WHERE missing
       ORDER BY id COLLATE "C" LIMIT 5)
   UNION ALL
   SELECT 8, 'account.active_without_secret',

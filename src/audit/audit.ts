@@ -1,6 +1,6 @@
-import { operator, type Database } from '../db/database.js';
-import { runSqlCheck, SQL_CHECKS, type SqlCheck } from './checks.js';
-import { auditReport, type AuditReport, type CheckResult } from './report.js';
+import type { Database } from '../db/database.js';
+import { runSqlChecks, SQL_CHECKS } from './checks.js';
+import { auditReport, type AuditReport } from './report.js';
 import {
   runSecretCheck,
   type SecretMemory,
@@ -29,8 +29,10 @@ export interface AuditOptions extends InvariantsOptions {
 
 /**
  * Runs every check: the spec's readiness prerequisites, the invariants,
- * and whether each ACTIVE account's secret opens. Read-only; runs in
- * operator scope because the audit looks across companies.
+ * and whether each ACTIVE account's secret opens. Read-only but for the
+ * secret memory; runs in operator scope because the audit looks across
+ * companies. The SQL checks and the secret check run side by side on
+ * PostgreSQL (`runSqlChecks`).
  */
 export async function runAudit(
   db: Database,
@@ -38,17 +40,17 @@ export async function runAudit(
 ): Promise<AuditReport> {
   const generatedAt = (options.now ?? (() => new Date()))();
 
-  const sqlResults = await runSqlChecks(
-    db,
-    SQL_CHECKS,
-    options.accountEnvironment,
-  );
-  const secretResult = await runSecretCheck(db, options.secretProbe, {
-    batchSize: options.secretBatchSize,
-    memory: options.secretMemory,
-  });
+  const [sql, secret] = await Promise.allSettled([
+    runSqlChecks(db, SQL_CHECKS, options.accountEnvironment),
+    runSecretCheck(db, options.secretProbe, {
+      batchSize: options.secretBatchSize,
+      memory: options.secretMemory,
+    }),
+  ]);
+  if (sql.status === 'rejected') throw sql.reason;
+  if (secret.status === 'rejected') throw secret.reason;
 
-  return auditReport(db.kind, generatedAt, [...sqlResults, secretResult]);
+  return auditReport(db.kind, generatedAt, [...sql.value, secret.value]);
 }
 
 /**
@@ -69,19 +71,4 @@ export async function runInvariants(
     options.accountEnvironment,
   );
   return auditReport(db.kind, generatedAt, results);
-}
-
-/** One operator transaction for all SQL checks. */
-async function runSqlChecks(
-  db: Database,
-  checks: readonly SqlCheck[],
-  accountEnvironment: 'TEST' | 'PROD',
-): Promise<CheckResult[]> {
-  return db.transaction(operator, async (tx) => {
-    const results: CheckResult[] = [];
-    for (const check of checks) {
-      results.push(await runSqlCheck(tx, check, accountEnvironment));
-    }
-    return results;
-  });
 }

@@ -59,6 +59,12 @@ export function formatBackfillReport(report: BackfillReport): string {
     `longest batch: ${report.longestBatchMs} ms; ` +
       `${report.rowsPerSecond} rows/s over ${report.elapsedMs} ms`,
   );
+  if (report.analyzed.length > 0) {
+    lines.push(
+      `statistics refreshed (ANALYZE): ${report.analyzed.join(', ')} ` +
+        `in ${report.analyzeMs} ms`,
+    );
+  }
   const listed = report.ambiguousRows.slice(0, LISTED_ITEMS);
   if (listed.length > 0) lines.push('ambiguous rows (left unlinked):');
   for (const row of listed) {

@@ -1,15 +1,10 @@
 import {
   ISSUED_EINVOICE_STATUSES,
-  runSqlCheck,
+  runSqlChecks,
   SQL_CHECKS,
 } from '../audit/checks.js';
 import type { CheckId } from '../audit/report.js';
-import {
-  operator,
-  owner,
-  type Database,
-  type Queryable,
-} from '../db/database.js';
+import { owner, type Database, type Queryable } from '../db/database.js';
 import type { Logger } from '../logging/logger.js';
 
 /** An invariant that the database can enforce as a constraint. */
@@ -287,14 +282,12 @@ async function auditChecks(
   ids: readonly CheckId[],
   accountEnvironment: 'TEST' | 'PROD',
 ): Promise<ConstraintState['checks']> {
-  return db.transaction(operator, async (tx) => {
-    const out: ConstraintState['checks'] = [];
-    for (const check of SQL_CHECKS.filter((c) => ids.includes(c.id))) {
-      const result = await runSqlCheck(tx, check, accountEnvironment);
-      out.push({ id: result.id, count: result.count, samples: result.samples });
-    }
-    return out;
-  });
+  const results = await runSqlChecks(
+    db,
+    SQL_CHECKS.filter((c) => ids.includes(c.id)),
+    accountEnvironment,
+  );
+  return results.map((r) => ({ id: r.id, count: r.count, samples: r.samples }));
 }
 
 /**

@@ -9,6 +9,7 @@ import {
   insertActiveAccountWithoutSecret,
   insertEInvoice,
   insertFiscalRequest,
+  insertLegacyInboxCursor,
   insertProviderSyncState,
   insertReadyCompany,
   resetAuditTables,
@@ -341,6 +342,45 @@ describeEachDatabase('tenantgate audit', ({ db, backend }) => {
         count: 2,
         samples: firstSamples([invoice.id, request.id]),
       });
+    });
+  });
+
+  describe('link checks answered in one pass', () => {
+    it('counts a row in every check it breaks, and a legacy cursor in none', async () => {
+      const own = await insertReadyCompany(db());
+      const other = await insertReadyCompany(db());
+      const companyId = own.companyId;
+      const onOthersCis = await insertEInvoice(
+        db(),
+        { companyId, integrationAccountId: other.cis.id },
+        { legacy: true },
+      );
+      const unlinked = await insertEInvoice(db(), {
+        companyId,
+        status: 'REJECTED',
+      });
+      await insertLegacyInboxCursor(db(), companyId);
+
+      const report = await audit();
+
+      expect(notReadyIds(report)).toEqual([
+        'einvoice.issued_without_account',
+        'row.account_company_mismatch',
+        'row.account_wrong_kind',
+      ]);
+      expect(checkOf(report, 'einvoice.issued_without_account')).toMatchObject({
+        count: 1,
+        samples: [unlinked.id],
+      });
+      for (const id of [
+        'row.account_company_mismatch',
+        'row.account_wrong_kind',
+      ] as const) {
+        expect(checkOf(report, id)).toMatchObject({
+          count: 1,
+          samples: [onOthersCis.id],
+        });
+      }
     });
   });
 

@@ -10,6 +10,7 @@ import {
   insertActiveAccountWithoutSecret,
   insertEInvoice,
   insertFiscalRequest,
+  insertLegacyInboxCursor,
   insertProviderSyncState,
   insertReadyCompany,
   resetAuditTables,
@@ -83,6 +84,15 @@ describeEachDatabase('scripts/audit-integration-state.sql', ({ db }) => {
     await expectAgreement('PROD');
 
     expect(test.filter((r) => r.status === 'NOT READY')).toHaveLength(8);
+  });
+
+  it('does not count a legacy inbox cursor (no account) as linked to a missing account', async () => {
+    const { companyId } = await insertReadyCompany(db());
+    await insertLegacyInboxCursor(db(), companyId);
+
+    const rows = await expectAgreement('TEST');
+
+    expect(rows.every((r) => r.status === 'READY')).toBe(true);
   });
 
   /** At least one violation of every check, some of them twice. */

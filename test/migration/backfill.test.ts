@@ -361,3 +361,54 @@ describeEachDatabase('backfill: live traffic', ({ db }) => {
     }
   });
 });
+
+describeEachDatabase('backfill: planner statistics', ({ db }) => {
+  /** The share of unlinked invoices: as the planner knows it, and true. */
+  async function unlinkedShare() {
+    return db().withOwnerSession(async (s) => {
+      const [stats] = await s.query<{ share: number }>(
+        `SELECT null_frac AS share FROM pg_stats
+         WHERE schemaname = current_schema() AND tablename = 'EInvoice'
+           AND attname = 'integrationAccountId'`,
+      );
+      const [rows] = await s.query<{ share: number }>(
+        `SELECT avg(("integrationAccountId" IS NULL)::int)::float8 AS share
+         FROM "EInvoice"`,
+      );
+      return { planner: Number(stats?.share), actual: Number(rows?.share) };
+    });
+  }
+
+  async function invoicesAnalyzedUnlinked(): Promise<void> {
+    const { companyId } = await provisioned(db());
+    await insertInvoices(db(), companyId, { count: 20 });
+    await db().withOwnerSession((s) => s.exec('ANALYZE "EInvoice"'));
+  }
+
+  it('refreshes them where it linked rows, so that the audit run next is planned on the links', async () => {
+    await invoicesAnalyzedUnlinked();
+    const before = await unlinkedShare();
+
+    const report = await backfill(depsOf(db()), {
+      apply: true,
+      accountEnvironment: 'TEST',
+    });
+
+    const after = await unlinkedShare();
+    expect(report.analyzed).toEqual(['EInvoice']);
+    expect(after.actual).toBeLessThan(before.actual);
+    expect(after.planner).toBeCloseTo(after.actual, 5);
+  });
+
+  it('leaves them alone in a dry run', async () => {
+    await invoicesAnalyzedUnlinked();
+    const before = await unlinkedShare();
+
+    const report = await backfill(depsOf(db()), {
+      accountEnvironment: 'TEST',
+    });
+
+    expect(report.analyzed).toEqual([]);
+    expect(await unlinkedShare()).toEqual(before);
+  });
+});

@@ -162,6 +162,25 @@ export async function insertProviderSyncState(
 }
 
 /**
+ * The inbox cursor of a company polling with its legacy key (V1): no
+ * account, kept per company and intermediary kind.
+ */
+export async function insertLegacyInboxCursor(
+  db: Database,
+  companyId: string,
+): Promise<{ id: string }> {
+  const id = `pss_${randomUUID()}`;
+  await db.transaction(operator, (tx) =>
+    insertRow(tx, 'ProviderSyncState', {
+      id,
+      companyId,
+      providerKind: 'EINVOICE_FINA',
+    }),
+  );
+  return { id };
+}
+
+/**
  * A company that satisfies every check: both entitlements, ACTIVE CIS
  * and FINA accounts in TEST, a sent e-invoice, a successful fiscal
  * request and an inbound cursor, each linked to the right account; plus
