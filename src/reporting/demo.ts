@@ -37,9 +37,10 @@ export interface DemoReporting {
  *   signs reports with the company's own certificate.
  * - Drava's intermediary account is set to `taxReporting: INTERMEDIARY`,
  *   so its e-invoices are left to ePoslovanje and never sent.
- * - On the first run one payment of Sava's first e-invoice is
- *   registered (due by the 20th of next month); then every report due
- *   is made, e-invoices before payments.
+ * - On the first run one payment of 100.00 is registered for Sava's
+ *   first e-invoice that asks at least that much (due by the 20th of
+ *   next month); then every report due is made, e-invoices before
+ *   payments.
  *
  * Idempotent: a second run finds the accounts, the reports REPORTED
  * and the payment registered, and sends nothing again.
@@ -141,6 +142,7 @@ async function registerDemoPayment(
     tx.query<{ id: string }>(
       `SELECT e.id FROM "EInvoice" e
         WHERE e.direction = 'OUTBOUND' AND e.status = 'SENT'
+          AND e."totalAmount" >= 100
           AND NOT EXISTS (
             SELECT 1 FROM "EInvoiceReport" r
              WHERE r."companyId" = e."companyId" AND r."einvoiceId" = e.id
