@@ -21,7 +21,7 @@ import { rule, type Rule } from './types.js';
 import type { UblDocument } from './ubl-document.js';
 
 /** The amounts whose currencyID BR-CL-03 checks. */
-const AMOUNT_NAMES = [
+export const AMOUNT_NAMES = [
   'Amount',
   'BaseAmount',
   'PriceAmount',

@@ -1,22 +1,15 @@
 import { all, attr, kid, kids, text, textAt, type UblElement } from './dom.js';
+import { AMOUNT_NAMES } from './en16931-codes.js';
 import { rule, type Rule } from './types.js';
 import { isVatScheme } from './ubl-document.js';
 
-/** Monetary elements that EN 16931 limits to two decimals. */
-const TWO_DECIMAL_AMOUNTS = new Set([
-  'Amount',
-  'BaseAmount',
-  'TaxAmount',
-  'TaxableAmount',
-  'LineExtensionAmount',
-  'TaxExclusiveAmount',
-  'TaxInclusiveAmount',
-  'AllowanceTotalAmount',
-  'ChargeTotalAmount',
-  'PrepaidAmount',
-  'PayableRoundingAmount',
-  'PayableAmount',
-]);
+/**
+ * Monetary elements that EN 16931 limits to two decimals: every amount
+ * but the unit price, which may have more.
+ */
+const TWO_DECIMAL_AMOUNTS = new Set(
+  AMOUNT_NAMES.filter((name) => name !== 'PriceAmount'),
+);
 
 function amountsOf(root: UblElement): UblElement[] {
   const out: UblElement[] = [];
