@@ -1,3 +1,4 @@
+import { reportingFor } from '../reporting/app-reporting.js';
 import { withApp, type Act } from './session.js';
 import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
@@ -61,7 +62,7 @@ export function addReportingCommands(program: Command, act: Act): void {
     act(async (o) =>
       withApp(async (app) =>
         withClient(o, async (client) => {
-          const service = reportingService(app, () => client);
+          const service = reportingFor(app, () => client);
           const asked = { origin: 'user' as const, actor: 'cli' };
           const summaries = o.company
             ? [await service.reportDue(o.company, asked)]
@@ -294,21 +295,8 @@ async function withClient<T>(
   }
 }
 
-function reportingService(
-  app: TenantGate,
-  client: () => ReportingClient,
-): ReportingService {
-  return new ReportingService({
-    db: app.db,
-    gate: app.gate,
-    logger: app.logger,
-    sender: client,
-    accountEnvironment: app.settings.accountEnvironment,
-  });
-}
-
 function listingService(app: TenantGate): ReportingService {
-  return reportingService(app, () => {
+  return reportingFor(app, () => {
     throw new Error('listing and registering send nothing');
   });
 }

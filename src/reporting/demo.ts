@@ -1,3 +1,4 @@
+import { reportingFor } from './app-reporting.js';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import forge from 'node-forge';
@@ -55,13 +56,7 @@ export async function reportDemoEInvoices(
     url: endpoint.url,
     ca: readFileSync(new URL('demo-ca.crt', CERTS)),
   });
-  const reporting = new ReportingService({
-    db: app.db,
-    gate: app.gate,
-    logger: app.logger,
-    sender: () => client,
-    accountEnvironment: app.settings.accountEnvironment,
-  });
+  const reporting = reportingFor(app, () => client);
   try {
     const paymentRegistered = await registerDemoPayment(app, reporting);
     const runs = await reporting.reportAllDue({

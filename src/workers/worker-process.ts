@@ -30,7 +30,7 @@ import {
 } from '../fiscal/fiscal-worker.js';
 import { maintainLedger } from '../metrics/scheduling.js';
 import { ReportingClient } from '../reporting/client.js';
-import { ReportingService } from '../reporting/reporting-service.js';
+import { reportingFor } from '../reporting/app-reporting.js';
 import {
   createReportingQueue,
   enqueueDueCompanies,
@@ -438,13 +438,7 @@ function reportingCapability(app: TenantGate, cron: string): CapabilityDef {
     ],
     start: async (boss, pollingIntervalSeconds) => {
       const client = new ReportingClient({ url, ca });
-      const reporting = new ReportingService({
-        db: app.db,
-        gate: app.gate,
-        logger: app.logger,
-        sender: () => client,
-        accountEnvironment: app.settings.accountEnvironment,
-      });
+      const reporting = reportingFor(app, () => client);
       try {
         await createReportingQueue(boss);
         const stop = await startReportingWorker(
