@@ -11,8 +11,8 @@
  * `npm run bench:fiscal [-- --receipts N] [--no-schema]`; needs
  * DATABASE_URL or TEST_DATABASE_URL (an owner that may create a
  * database). `--no-schema` turns off the simulator's per-request XSD
- * check (each xmllint run starts a worker and compiles the schema;
- * concurrent requests share a run). `--cpu-prof DIR` profiles workers.
+ * check (libxml2-wasm, the schema compiled once per process).
+ * `--cpu-prof DIR` profiles workers.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createPrivateKey, randomBytes, sign } from 'node:crypto';

@@ -84,3 +84,26 @@ describe('UBL schema validation findings', () => {
     }
   });
 });
+
+describe('UBL schema compiled once', () => {
+  it('checks 200 invoices without compiling the schema again', async () => {
+    const xml = sample('eRacun_PDV25.xml');
+    await validateUblSchema(xml);
+
+    const started = performance.now();
+    for (let i = 0; i < 200; i++) {
+      expect((await validateUblSchema(xml)).valid).toBe(true);
+    }
+
+    // A compile costs ~0.3 s; 200 checks of the compiled schema ~0.1 s.
+    expect(performance.now() - started).toBeLessThan(10_000);
+  });
+
+  it('accepts a valid document right after refusing one', async () => {
+    const refused = await validateUblSchema('<Invoice><cbc:ID></Invoice>');
+    const accepted = await validateUblSchema(sample('eRacun_PDV25.xml'));
+
+    expect(refused.valid).toBe(false);
+    expect(accepted).toEqual({ valid: true, errors: [] });
+  });
+});

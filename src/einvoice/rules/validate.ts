@@ -19,7 +19,7 @@ export interface InvoiceValidation {
 export interface InvoiceValidatorOptions {
   /**
    * Schema check. Default: the repository's UBL 2.1 + HR extension
-   * schemas through xmllint-wasm (`createUblSchemaValidator()`).
+   * schemas through libxml2-wasm (`createUblSchemaValidator()`).
    */
   schema?: UblSchemaValidator;
   /** Business rules. Default: every EN 16931 and HR CIUS rule. */
