@@ -16,10 +16,12 @@ import { generateLegacyPlatform } from '../migration/legacy-demo.js';
 import {
   formatAdoptReport,
   formatBackfillReport,
+  formatEntitlementsReport,
   formatGuardrailReport,
   formatHardenReport,
   formatProvisionReport,
 } from '../migration/format.js';
+import { suspendUnbackedEntitlements } from '../migration/entitlements.js';
 import { harden, rollbackHardening } from '../migration/harden.js';
 import { provision } from '../migration/provision.js';
 import { unlinkWrongLinks, type UnlinkReport } from '../migration/unlink.js';
@@ -102,6 +104,35 @@ export function addMigrationCommands(program: Command, act: Act): void {
           );
           if (o.json) printJson(report);
           else console.log(formatBackfillReport(report));
+          return 0;
+        }),
+      ),
+    );
+
+  program
+    .command('entitlements')
+    .description('entitlements that no ACTIVE account backs')
+    .command('suspend')
+    .description(
+      'switch off the fiscalization / e-invoicing of companies without ' +
+        'an ACTIVE account for it (the audit readiness offenders)',
+    )
+    .option('--apply', 'switch them off (default: dry run, list only)')
+    .option('--batch-size <n>', 'companies per transaction', batchSize, 1000)
+    .option('--json', 'print JSON')
+    .action(
+      act(async (o) =>
+        withApp(async (app) => {
+          const report = await suspendUnbackedEntitlements(
+            { db: app.db, logger: app.logger },
+            {
+              apply: Boolean(o.apply),
+              batchSize: o.batchSize,
+              accountEnvironment: app.settings.accountEnvironment,
+            },
+          );
+          if (o.json) printJson(report);
+          else console.log(formatEntitlementsReport(report));
           return 0;
         }),
       ),

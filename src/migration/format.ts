@@ -1,6 +1,7 @@
 import type { AdoptReport } from './adopt.js';
 import type { HardenReport } from './harden.js';
 import type { BackfillReport } from './backfill.js';
+import type { EntitlementsReport } from './entitlements.js';
 import type { ProvisionReport } from './provision.js';
 
 /** How many not-provisioned lines the text report lists. */
@@ -21,6 +22,23 @@ export function formatProvisionReport(report: ProvisionReport): string {
   if (reasons.length > 0) {
     lines.push('not provisioned, by reason:');
     for (const [reason, n] of reasons) lines.push(`  ${reason}: ${n}`);
+  }
+  const inactive = Object.entries(report.inactiveByReason);
+  if (inactive.length > 0) {
+    lines.push('accounts made inactive (never ACTIVE), by reason:');
+    for (const [reason, n] of inactive) lines.push(`  ${reason}: ${n}`);
+  }
+  const unbacked = report.entitlementsWithoutAccount;
+  const { fiscalization, einvoicing } = unbacked.byEntitlement;
+  if (fiscalization + einvoicing > 0) {
+    lines.push(
+      `entitlements without an ACTIVE account: fiscalization ` +
+        `${fiscalization}, e-invoicing ${einvoicing} ` +
+        '(tenantgate entitlements suspend lists them)',
+    );
+    for (const [reason, n] of Object.entries(unbacked.byReason)) {
+      lines.push(`  ${reason}: ${n}`);
+    }
   }
   const plan = report.items.filter((i) => i.action !== 'already-provisioned');
   if (plan.length > 0) lines.push('per company:');
@@ -137,5 +155,32 @@ export function formatAdoptReport(report: AdoptReport): string {
       ? 'No existing row changed.'
       : 'Some existing rows changed: see the digests.',
   ];
+  return lines.join('\n');
+}
+
+/** The entitlements report as text for operators. */
+export function formatEntitlementsReport(report: EntitlementsReport): string {
+  const { fiscalization, einvoicing } = report.byEntitlement;
+  const lines = [
+    `Entitlements without an ACTIVE account (${report.mode}, run ` +
+      `${report.runId}, environment ${report.accountEnvironment})`,
+    `fiscalization ${fiscalization}, e-invoicing ${einvoicing}; ` +
+      (report.mode === 'apply'
+        ? `switched off ${report.suspended}, changed meanwhile ` +
+          `${report.changedMeanwhile}`
+        : `--apply switches ${report.suspended} off`),
+  ];
+  for (const [reason, n] of Object.entries(report.byReason)) {
+    lines.push(`  ${reason}: ${n}`);
+  }
+  for (const e of report.entitlements.slice(0, LISTED_ITEMS)) {
+    lines.push(`  ${e.companyId} ${e.entitlement} (${e.reason})`);
+  }
+  if (report.entitlements.length > LISTED_ITEMS) {
+    lines.push(
+      `  … ${report.entitlements.length - LISTED_ITEMS} more ` +
+        '(--json lists all)',
+    );
+  }
   return lines.join('\n');
 }

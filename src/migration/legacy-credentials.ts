@@ -175,3 +175,83 @@ export async function legacyCredentialCounts(
     withLegacyCertificate: rows[0]?.certs ?? 0,
   };
 }
+
+/** An entitlement a company has no ACTIVE account for. */
+export interface UnbackedEntitlement {
+  companyId: string;
+  entitlement: 'fiscalization' | 'einvoicing';
+  /**
+   * `account-not-active`: the account exists but is EXPIRED or
+   * DISABLED (an expired or revoked credential);
+   * `legacy-credential-not-provisioned`: the company holds a legacy
+   * credential provisioning could not use (see its report);
+   * `no-legacy-credential`: the company never had one.
+   */
+  reason:
+    | 'account-not-active'
+    | 'legacy-credential-not-provisioned'
+    | 'no-legacy-credential';
+}
+
+/** The e-invoice account rule of the audit's readiness check. */
+const EINVOICE_ACCOUNT = `a."companyId" = p.id AND a.environment = $1
+  AND (a.kind = p."eInvoiceKind"
+    OR (p."eInvoiceKind" IS NULL AND a.kind LIKE 'EINVOICE\\_%'))`;
+const CIS_ACCOUNT = `a."companyId" = p.id AND a.environment = $1
+  AND a.kind = 'FISCALIZATION_CIS'`;
+
+/**
+ * One page of companies (by id after `afterId`) with an entitlement
+ * on: the entitlements among them that have no ACTIVE account in
+ * `environment` (what the audit's readiness checks count), each with
+ * why, and the page's last company id ('' when there are no more).
+ */
+export async function entitlementsWithoutActiveAccount(
+  tx: Queryable,
+  environment: string,
+  afterId: string,
+  limit: number,
+): Promise<{ entitlements: UnbackedEntitlement[]; lastId: string }> {
+  const last = await tx.query<{ id: string }>(
+    `SELECT max(id) AS id FROM (
+       SELECT id FROM "Company"
+       WHERE id > $1 AND ("fiscalizationEnabled" OR "eInvoicingEnabled")
+       ORDER BY id LIMIT $2) page`,
+    [afterId, limit],
+  );
+  const lastId = last[0]?.id ?? '';
+  if (!lastId) return { entitlements: [], lastId };
+  const entitlements = await tx.query<UnbackedEntitlement>(
+    `WITH p AS (
+       SELECT * FROM "Company" WHERE id > $2 AND id <= $3)
+     SELECT p.id AS "companyId", 'fiscalization' AS entitlement,
+       CASE
+         WHEN EXISTS (SELECT 1 FROM "IntegrationAccount" a
+                      WHERE ${CIS_ACCOUNT}) THEN 'account-not-active'
+         WHEN p."fiscalCertificateEncrypted" IS NOT NULL
+           OR EXISTS (SELECT 1 FROM "FiscalCertificate" f
+                      WHERE f."companyId" = p.id)
+           THEN 'legacy-credential-not-provisioned'
+         ELSE 'no-legacy-credential' END AS reason
+     FROM p
+     WHERE p."fiscalizationEnabled" AND NOT EXISTS (
+       SELECT 1 FROM "IntegrationAccount" a
+       WHERE ${CIS_ACCOUNT} AND a.status = 'ACTIVE')
+     UNION ALL
+     SELECT p.id, 'einvoicing',
+       CASE
+         WHEN EXISTS (SELECT 1 FROM "IntegrationAccount" a
+                      WHERE ${EINVOICE_ACCOUNT}) THEN 'account-not-active'
+         WHEN p."eInvoiceApiKeyEncrypted" IS NOT NULL
+           OR p."eInvoiceProvider" IS NOT NULL
+           THEN 'legacy-credential-not-provisioned'
+         ELSE 'no-legacy-credential' END
+     FROM p
+     WHERE p."eInvoicingEnabled" AND NOT EXISTS (
+       SELECT 1 FROM "IntegrationAccount" a
+       WHERE ${EINVOICE_ACCOUNT} AND a.status = 'ACTIVE')
+     ORDER BY 1, 2`,
+    [environment, afterId, lastId],
+  );
+  return { entitlements, lastId };
+}

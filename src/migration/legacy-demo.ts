@@ -6,6 +6,13 @@ import { EINVOICE_STATUSES } from '../einvoice/statuses.js';
 import { invalidInput } from '../errors/tenantgate-error.js';
 import type { Logger } from '../logging/logger.js';
 import type { SecretBinding } from '../vault/envelope.js';
+import { packPkcs12 } from '../fiscal/pkcs12.js';
+import {
+  DEMO_P12_PASSWORD,
+  DemoCertificateFactory,
+  demoCertificateSerial,
+} from './legacy-demo-certificates.js';
+import { SERVED_STATUSES } from './backfill.js';
 
 const LEGACY_SCHEMA = fileURLToPath(
   new URL('./legacy-schema.sql', import.meta.url),
@@ -55,6 +62,20 @@ export const LEGACY_PROFILES = [
   'key ie-racuni and revoked certificate',
 ] as const;
 
+/**
+ * Profiles whose e-invoices never reached an intermediary: a company
+ * without credentials (7), and one whose key was stored sealed for
+ * another company (8), so that the prior system could not open it
+ * either. Their e-invoices are drafts, queued or failed, never issued:
+ * a row the data says was served always has the credential that
+ * served it. (Served rows whose credential is unknown are what the
+ * backfill lists as ambiguous; the generated platform has none.)
+ */
+const NEVER_SENT_PROFILES = [7, 8];
+const UNSENT_STATUSES = EINVOICE_STATUSES.filter(
+  (s) => !SERVED_STATUSES.EInvoice.includes(s),
+);
+
 const FISCAL_STATUSES = ['QUEUED', 'PROCESSING', 'SUCCESS', 'FAILED', 'DEAD'];
 
 /** The id of the n-th legacy company (1-based), sortable. */
@@ -98,14 +119,22 @@ export async function generateLegacyPlatform(
     await session.exec(readFileSync(LEGACY_SCHEMA, 'utf8'));
   });
 
+  const certificates = new DemoCertificateFactory();
   for (let from = 1; from <= options.companies; from += batchSize) {
     const to = Math.min(options.companies, from + batchSize - 1);
     await deps.db.withOwnerSession(async (s) => {
       await s.query('BEGIN');
       await insertCompanies(s, deps.vault, from, to);
-      await s.query(CERTIFICATES_SQL, [from, to, env]);
+      await insertCertificates(s, deps.vault, certificates, { from, to, env });
       await s.query(PRIOR_ACCOUNTS_SQL, [from, to]);
-      await s.query(INVOICES_SQL, [from, to, invoices, EINVOICE_STATUSES]);
+      await s.query(INVOICES_SQL, [
+        from,
+        to,
+        invoices,
+        EINVOICE_STATUSES,
+        UNSENT_STATUSES,
+        NEVER_SENT_PROFILES,
+      ]);
       await s.query(FISCAL_SQL, [from, to, requests, FISCAL_STATUSES, env]);
       await s.query('COMMIT');
     });
@@ -191,20 +220,78 @@ function range(from: number, to: number): number[] {
 
 const CID = `'lc_' || lpad(c::text, 7, '0')`;
 
+const CERTIFICATE_PROFILES = [4, 5, 6, 8, 9];
+const ISSUED_AT = new Date('2024-01-01T00:00:00Z');
+const VALID_UNTIL = new Date('2029-01-01T00:00:00Z');
+/** Profile 8's certificate: expired after its fiscal requests. */
+const EXPIRED_AT = new Date('2025-06-01T00:00:00Z');
+
+/**
+ * Certificate rows of companies from..to as the prior system stored
+ * them: the PKCS#12 and its password sealed for the company (purpose
+ * `legacy-fiscal-certificate`) in "encryptedP12", its facts in columns.
+ * Each file holds a certificate for the company's OIB issued by the
+ * fixture demo CA (demo data: see legacy-demo-certificates.ts).
+ * Profile 8's has expired (row EXPIRED), profile 9's is REVOKED.
+ */
+async function insertCertificates(
+  s: Queryable,
+  vault: DemoVault,
+  factory: DemoCertificateFactory,
+  batch: { from: number; to: number; env: 'TEST' | 'PROD' },
+): Promise<void> {
+  const ns: number[] = [];
+  const subjects: string[] = [];
+  const envelopes: string[] = [];
+  for (let n = batch.from; n <= batch.to; n++) {
+    if (!CERTIFICATE_PROFILES.includes(n % 10)) continue;
+    const id = legacyCompanyId(n);
+    const oib = completeOib(String(1_000_000_000 + n));
+    const organisation = `Legacy ${id} d.o.o.`;
+    const file = factory.pkcs12({
+      oib,
+      organisation,
+      serial: demoCertificateSerial(n),
+      notBefore: ISSUED_AT,
+      notAfter: n % 10 === 8 ? EXPIRED_AT : VALID_UNTIL,
+    });
+    ns.push(n);
+    subjects.push(
+      `CN=${organisation} fiscal,organizationIdentifier=VATHR-${oib},` +
+        `O=${organisation},C=HR`,
+    );
+    envelopes.push(
+      vault.seal(packPkcs12(file, DEMO_P12_PASSWORD), {
+        purpose: 'legacy-fiscal-certificate',
+        companyId: id,
+      }),
+    );
+    file.fill(0);
+  }
+  await s.query(CERTIFICATES_SQL, [
+    ns,
+    subjects,
+    envelopes,
+    batch.env,
+    ISSUED_AT,
+    VALID_UNTIL,
+    EXPIRED_AT,
+  ]);
+}
+
+/** The row's serial is the file's: md5('serial' || c), in hex. */
 const CERTIFICATES_SQL = `
   INSERT INTO "FiscalCertificate" (id, "companyId", environment,
     "certSubject", "certSerial", "certNotBefore", "certNotAfter",
     "oibExtracted", "certSha256", "encryptedP12", status)
-  SELECT 'lcert_' || c, ${CID}, $3,
-    'CN=Legacy ' || c, md5('serial' || c),
-    TIMESTAMPTZ '2024-01-01 00:00:00+00',
-    CASE WHEN c % 10 = 8 THEN TIMESTAMPTZ '2025-01-01 00:00:00+00'
-         ELSE TIMESTAMPTZ '2029-01-01 00:00:00+00' END,
-    NULL, md5('cert' || c), NULL,
+  SELECT 'lcert_' || c, ${CID}, $4, v.subject, md5('serial' || c),
+    $5::timestamptz,
+    CASE WHEN c % 10 = 8 THEN $7::timestamptz ELSE $6::timestamptz END,
+    substring(v.subject FROM 'VATHR-([0-9]{11})'), md5('cert' || c),
+    v.p12,
     CASE c % 10 WHEN 8 THEN 'EXPIRED' WHEN 9 THEN 'REVOKED'
       ELSE 'ACTIVE' END
-  FROM generate_series($1::int, $2::int) c
-  WHERE c % 10 IN (4, 5, 6, 8, 9)`;
+  FROM unnest($1::int[], $2::text[], $3::text[]) AS v(c, subject, p12)`;
 
 /**
  * The prior system's attempt, for every 50th company with a key and a
@@ -227,7 +314,10 @@ const INVOICES_SQL = `
     "sentAt", "createdAt", "updatedAt")
   SELECT 'le_' || lpad(c::text, 7, '0') || '_' || lpad(n::text, 4, '0'),
     ${CID}, CASE WHEN n % 7 = 0 THEN 'INBOUND' ELSE 'OUTBOUND' END,
-    ($4::text[])[1 + (c + n) % 11], 'R-' || c || '-' || n,
+    CASE WHEN c % 10 = ANY($6::int[])
+      THEN ($5::text[])[1 + (c + n) % cardinality($5::text[])]
+      ELSE ($4::text[])[1 + (c + n) % 11] END,
+    'R-' || c || '-' || n,
     DATE '2025-01-01' + (n % 300), round((n * 13.37)::numeric, 2),
     'ref-' || c || '-' || n,
     CASE

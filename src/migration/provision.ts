@@ -12,6 +12,10 @@ import { TenantGateError } from '../errors/tenantgate-error.js';
 import type { CertificateInfo } from '../fiscal/pkcs12.js';
 import { envelopeKeyVersion, type SecretBinding } from '../vault/envelope.js';
 import {
+  suspendUnbackedEntitlements,
+  type EntitlementsReport,
+} from './entitlements.js';
+import {
   readCheckpoint,
   saveCheckpoint,
   clearCheckpoint,
@@ -37,6 +41,8 @@ export type ProvisionAction =
   | 'adopted-existing'
   | 'repair'
   | 'repaired'
+  | 'create-inactive'
+  | 'created-inactive'
   | 'not-provisioned';
 
 /** Why a legacy credential was not provisioned: stable codes. */
@@ -56,6 +62,7 @@ export type ProvisionReason =
   | 'legacy-certificate-oib-mismatch'
   | 'legacy-certificate-serial-mismatch'
   | 'account-exists-other-certificate'
+  | 'account-exists-without-secret'
   | 'account-created-concurrently';
 
 /** One line of the per-company plan. */
@@ -68,7 +75,13 @@ export interface ProvisionItem {
   environment: AccountEnvironment;
   action: ProvisionAction;
   integrationAccountId: string | null;
+  /**
+   * Why not provisioned (`not-provisioned`), or why the account is made
+   * inactive (`create-inactive`, `created-inactive`).
+   */
   reason: ProvisionReason | null;
+  /** The status of the account an inactive item creates. */
+  accountStatus?: 'DISABLED' | 'EXPIRED';
 }
 
 /** The outcome of one provisioning run, dry or applied. */
@@ -81,7 +94,19 @@ export interface ProvisionReport {
   companiesScanned: number;
   counts: Record<ProvisionAction, number>;
   notProvisionedByReason: Partial<Record<ProvisionReason, number>>;
+  /** Inactive accounts (expired, revoked credentials), by reason. */
+  inactiveByReason: Partial<Record<ProvisionReason, number>>;
   items: ProvisionItem[];
+  /**
+   * After the run (a dry run: as things are), the entitlements that
+   * companies have no ACTIVE account for: nothing provisioning can do
+   * backs them. `tenantgate entitlements suspend` lists them and, with
+   * `--apply`, switches them off.
+   */
+  entitlementsWithoutAccount: Pick<
+    EntitlementsReport,
+    'byEntitlement' | 'byReason'
+  >;
 }
 
 /** The vault side of provisioning: it never hands out a secret. */
@@ -181,6 +206,13 @@ export async function provision(
       clearCheckpoint(tx, JOB, SCOPE),
     );
   }
+  const unbacked = await suspendUnbackedEntitlements(deps, {
+    accountEnvironment: options.accountEnvironment,
+  });
+  report.entitlementsWithoutAccount = {
+    byEntitlement: unbacked.byEntitlement,
+    byReason: unbacked.byReason,
+  };
   deps.logger.info({
     event: 'migration.provision.finished',
     runId,
@@ -210,20 +242,29 @@ function emptyReport(
       'adopted-existing': 0,
       repair: 0,
       repaired: 0,
+      'create-inactive': 0,
+      'created-inactive': 0,
       'not-provisioned': 0,
     },
     notProvisionedByReason: {},
+    inactiveByReason: {},
     items: [],
+    entitlementsWithoutAccount: {
+      byEntitlement: { fiscalization: 0, einvoicing: 0 },
+      byReason: {},
+    },
   };
 }
 
 function addItem(report: ProvisionReport, item: ProvisionItem): void {
   report.items.push(item);
   report.counts[item.action]++;
-  if (item.reason) {
-    const byReason = report.notProvisionedByReason;
-    byReason[item.reason] = (byReason[item.reason] ?? 0) + 1;
-  }
+  if (!item.reason) return;
+  const byReason =
+    item.action === 'not-provisioned'
+      ? report.notProvisionedByReason
+      : report.inactiveByReason;
+  byReason[item.reason] = (byReason[item.reason] ?? 0) + 1;
 }
 
 async function startingPoint(
@@ -568,7 +609,9 @@ interface CertificateState {
  * here), must carry the company's OIB and be unexpired, and is
  * re-sealed for the new account inside the vault, with the
  * certificate's subject, serial, expiry and OIB recorded on the account.
- * Expired, revoked, pending, unreadable and foreign certificates are
+ * An expired or revoked certificate whose file opens becomes an
+ * EXPIRED or DISABLED account (never ACTIVE) so that the backfill can
+ * link what it signed; pending, unreadable and foreign certificates are
  * reported, not provisioned.
  */
 async function provisionCertificate(
@@ -592,15 +635,14 @@ async function provisionCertificate(
   const now = options.now?.() ?? new Date();
   const usable = usableCertificate(deps, company, cert, now);
   if ('reason' in usable) return { ...item, reason: usable.reason };
+  const run = { apply, runId, ...usable };
 
   await tx.query('SAVEPOINT provision_certificate');
   try {
-    const result = await provisionCertificateIn(deps, tx, item, {
-      apply,
-      runId,
-      envelope: usable.envelope,
-      info: usable.info,
-    });
+    const result =
+      usable.status === 'ACTIVE'
+        ? await provisionCertificateIn(deps, tx, item, run)
+        : await provisionInactiveCertificate(deps, tx, item, run);
     await tx.query('RELEASE SAVEPOINT provision_certificate');
     return result;
   } catch (error) {
@@ -610,16 +652,24 @@ async function provisionCertificate(
   }
 }
 
-/** The certificate's file and facts, or why it cannot be used. */
+/**
+ * A certificate's file and facts, and the status its account gets
+ * (ACTIVE; EXPIRED when the row or the file says so; DISABLED when the
+ * row says REVOKED); or why it cannot be provisioned at all.
+ */
 function usableCertificate(
   deps: ProvisionDeps,
   company: LegacyCompany,
   cert: LegacyCertificate,
   now: Date,
-): { envelope: string; info: CertificateInfo } | { reason: ProvisionReason } {
+): UsableCertificate | { reason: ProvisionReason } {
+  // A pending certificate never signed anything: nothing to record.
+  if (cert.status === 'PENDING')
+    return { reason: 'legacy-certificate-pending' };
   const byStatus = certificateStatusReason(cert, now);
-  if (byStatus) return { reason: byStatus };
-  if (!cert.encryptedP12) return { reason: 'legacy-certificate-without-file' };
+  if (!cert.encryptedP12) {
+    return { reason: byStatus ?? 'legacy-certificate-without-file' };
+  }
   let info: CertificateInfo;
   try {
     info = deps.vault.signerFor(
@@ -629,9 +679,6 @@ function usableCertificate(
   } catch (error) {
     if (!(error instanceof TenantGateError)) throw error;
     return { reason: 'legacy-certificate-unreadable' };
-  }
-  if (info.notAfter.getTime() <= now.getTime()) {
-    return { reason: 'legacy-certificate-expired' };
   }
   if (info.oib !== company.oib) {
     return { reason: 'legacy-certificate-oib-mismatch' };
@@ -644,15 +691,36 @@ function usableCertificate(
   ) {
     return { reason: 'legacy-certificate-serial-mismatch' };
   }
-  return { envelope: cert.encryptedP12, info };
+  const usable = { envelope: cert.encryptedP12, info };
+  if (byStatus === 'legacy-certificate-revoked') {
+    return { ...usable, status: 'DISABLED', statusReason: byStatus };
+  }
+  if (byStatus !== null || info.notAfter.getTime() <= now.getTime()) {
+    return {
+      ...usable,
+      status: 'EXPIRED',
+      statusReason: 'legacy-certificate-expired',
+    };
+  }
+  return { ...usable, status: 'ACTIVE', statusReason: null };
 }
 
-interface CertificateRun {
-  apply: boolean;
-  runId: string;
+interface UsableCertificate {
   /** The legacy envelope, sealed for the company. */
   envelope: string;
   info: CertificateInfo;
+  /**
+   * ACTIVE for a certificate in use; an expired or revoked one still
+   * becomes an account, never ACTIVE, so that the history it signed
+   * can be linked to it.
+   */
+  status: 'ACTIVE' | 'DISABLED' | 'EXPIRED';
+  statusReason: ProvisionReason | null;
+}
+
+interface CertificateRun extends UsableCertificate {
+  apply: boolean;
+  runId: string;
 }
 
 async function provisionCertificateIn(
@@ -699,6 +767,54 @@ async function provisionCertificateIn(
   return { ...linked, action: 'adopted-existing' };
 }
 
+/**
+ * An expired or revoked certificate becomes a CIS account that is not
+ * ACTIVE (EXPIRED, or DISABLED for a revoked one), holding the file,
+ * with provenance from its row: the gate never signs with it, and the
+ * backfill links the fiscal requests it signed. An account of the kind
+ * that exists already is left alone and reported.
+ */
+async function provisionInactiveCertificate(
+  deps: ProvisionDeps,
+  tx: Queryable,
+  item: ProvisionItem,
+  run: CertificateRun,
+): Promise<ProvisionItem> {
+  const status = run.status as 'DISABLED' | 'EXPIRED';
+  const inactive = { ...item, reason: run.statusReason, accountStatus: status };
+  const existing = await existingCertificateAccount(tx, item);
+  if (!existing) {
+    if (!run.apply) return { ...inactive, action: 'create-inactive' };
+    const id = `ia_${randomUUID()}`;
+    await tx.query(
+      `INSERT INTO "IntegrationAccount" (id, "companyId", kind,
+         environment, status, "secretEnvelope", "keyVersion")
+       VALUES ($1, $2, 'FISCALIZATION_CIS', $3, 'DISABLED', NULL, NULL)`,
+      [id, item.companyId, item.environment],
+    );
+    await resealCertificate(deps, tx, item, id, run);
+    await insertProvenance(tx, item, id, { runId: run.runId, provider: null });
+    return {
+      ...inactive,
+      action: 'created-inactive',
+      integrationAccountId: id,
+    };
+  }
+  const linked = { ...item, integrationAccountId: existing.id };
+  if (existing.provenance === item.source) {
+    return { ...linked, action: 'already-provisioned' };
+  }
+  if (existing.status !== 'ACTIVE') {
+    return { ...linked, reason: 'account-exists-not-active' };
+  }
+  // The prior system's ACTIVE account without a file: an expired or
+  // revoked certificate cannot make it usable; the operator disables it.
+  if (!existing.secretEnvelope) {
+    return { ...linked, reason: 'account-exists-without-secret' };
+  }
+  return { ...linked, reason: 'account-exists-other-certificate' };
+}
+
 async function existingCertificateAccount(
   tx: Queryable,
   item: ProvisionItem,
@@ -717,8 +833,8 @@ async function existingCertificateAccount(
 
 /**
  * Re-seals the legacy PKCS#12 for the account (inside the vault) and
- * makes the account ACTIVE with the certificate's facts, in one
- * statement, so it is never ACTIVE without its file.
+ * gives the account its status (`run.status`) with the certificate's
+ * facts, in one statement, so it is never ACTIVE without its file.
  */
 async function resealCertificate(
   deps: ProvisionDeps,
@@ -734,9 +850,9 @@ async function resealCertificate(
   );
   await tx.query(
     `UPDATE "IntegrationAccount"
-     SET "secretEnvelope" = $2, "keyVersion" = $3, status = 'ACTIVE',
-       "certSubject" = $4, "certSerial" = $5, "certNotAfter" = $6,
-       "certOib" = $7, "updatedAt" = now()
+     SET "secretEnvelope" = $2, "keyVersion" = $3, status = $8,
+       "statusReason" = $9, "certSubject" = $4, "certSerial" = $5,
+       "certNotAfter" = $6, "certOib" = $7, "updatedAt" = now()
      WHERE id = $1`,
     [
       accountId,
@@ -746,6 +862,8 @@ async function resealCertificate(
       run.info.serialDecimal,
       run.info.notAfter,
       run.info.oib,
+      run.status,
+      STATUS_REASONS[run.statusReason ?? ''] ?? null,
     ],
   );
   await recordOpens(deps, tx, item.companyId, accountId, envelope);
@@ -754,6 +872,7 @@ async function resealCertificate(
     companyId: item.companyId,
     integrationAccountId: accountId,
     environment: item.environment,
+    status: run.status,
     certSerial: run.info.serialDecimal,
     certNotAfter: run.info.notAfter.toISOString(),
   });
@@ -779,12 +898,18 @@ function certificateColumnItems(state: CompanyState): ProvisionItem[] {
   ];
 }
 
+/** The account's "statusReason" for an inactive certificate account. */
+const STATUS_REASONS: Record<string, string> = {
+  'legacy-certificate-expired': 'legacy certificate expired',
+  'legacy-certificate-revoked': 'legacy certificate revoked',
+};
+
+/** Revoked or expired by the row (the file is checked after). */
 function certificateStatusReason(
   cert: LegacyCertificate,
   now: Date,
 ): ProvisionReason | null {
   if (cert.status === 'REVOKED') return 'legacy-certificate-revoked';
-  if (cert.status === 'PENDING') return 'legacy-certificate-pending';
   const expired =
     cert.status === 'EXPIRED' ||
     (cert.certNotAfter !== null && cert.certNotAfter <= now);

@@ -183,17 +183,58 @@ describeEachDatabase('provisioning legacy CIS certificates', ({ db }) => {
     expect(await cisAccountsOf(db(), companyId)).toEqual([]);
   });
 
-  it('refuses a certificate whose file says it expired, whatever the row says', async () => {
-    const { companyId } = await companyWithCertificate(db(), EXPIRED_C(), {
-      oib: '24715430428',
+  it('makes a certificate whose file says it expired an EXPIRED account holding it, never ACTIVE, whatever the row says', async () => {
+    const { companyId, certId } = await companyWithCertificate(
+      db(),
+      EXPIRED_C(),
+      { oib: '24715430428' },
+    );
+
+    const dry = await run(false);
+    expect(itemOf(dry, companyId)).toMatchObject({
+      action: 'create-inactive',
+      reason: 'legacy-certificate-expired',
+      accountStatus: 'EXPIRED',
+    });
+    expect(await cisAccountsOf(db(), companyId)).toEqual([]);
+
+    const report = await run(true);
+
+    expect(itemOf(report, companyId)).toMatchObject({
+      action: 'created-inactive',
+      reason: 'legacy-certificate-expired',
+    });
+    expect(report.inactiveByReason['legacy-certificate-expired']).toBe(1);
+    const [account] = await cisAccountsOf(db(), companyId);
+    expect(account).toMatchObject({
+      status: 'EXPIRED',
+      certOib: '24715430428',
+      source: 'legacy-fiscal-certificate',
+      sourceId: certId,
+    });
+    expect(
+      vault.canOpen(
+        account?.secretEnvelope ?? '',
+        accountBinding(companyId, account?.id ?? ''),
+      ),
+    ).toBe(true);
+  });
+
+  it('makes a revoked certificate a DISABLED account holding it', async () => {
+    const { companyId } = await companyWithCertificate(db(), TENANT_A(), {
+      fields: { status: 'REVOKED', certSerial: TENANT_A_SERIAL },
     });
 
     const report = await run(true);
 
-    expect(itemOf(report, companyId)?.reason).toBe(
-      'legacy-certificate-expired',
-    );
-    expect(await cisAccountsOf(db(), companyId)).toEqual([]);
+    expect(itemOf(report, companyId)).toMatchObject({
+      action: 'created-inactive',
+      reason: 'legacy-certificate-revoked',
+      accountStatus: 'DISABLED',
+    });
+    const [account] = await cisAccountsOf(db(), companyId);
+    expect(account?.status).toBe('DISABLED');
+    expect(account?.secretEnvelope).toBeTruthy();
   });
 
   it('reports a file sealed for another company as unreadable', async () => {
