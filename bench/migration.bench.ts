@@ -1,7 +1,9 @@
 /**
- * The migration on a legacy platform, on PostgreSQL, in one run:
- * generate (peak memory), adopt, audit, provision, backfill (which
- * ends with ANALYZE of the tables it linked rows in), audit. The
+ * The migration on a legacy platform, on PostgreSQL, in one run, as
+ * docs/migration.md says: generate (peak memory), adopt, audit,
+ * provision, entitlements suspend, unlink, backfill (which ends with
+ * ANALYZE of the tables it linked rows in), audit (every check's
+ * status printed: the target is all READY). The
  * backfill's rate is printed against one single UPDATE that links the
  * same rows in the same run (target: at least half its rate), with the
  * longest batch transaction (target: under 1 s) and the audit's time
@@ -28,8 +30,10 @@ import { PostgresDatabase } from '../src/db/postgres.js';
 import { createLogger } from '../src/logging/logger.js';
 import { adopt } from '../src/migration/adopt.js';
 import { backfill } from '../src/migration/backfill.js';
+import { suspendUnbackedEntitlements } from '../src/migration/entitlements.js';
 import { generateLegacyPlatform } from '../src/migration/legacy-demo.js';
 import { provision } from '../src/migration/provision.js';
+import { unlinkWrongLinks } from '../src/migration/unlink.js';
 import { parseKeyList } from '../src/vault/key-ring.js';
 import { Vault } from '../src/vault/vault.js';
 
@@ -157,8 +161,31 @@ async function main(): Promise<void> {
     console.log(
       `provision: ${provisioned.counts.created} created, ` +
         `${provisioned.counts.repaired} repaired, ` +
-        `${provisioned.counts['not-provisioned']} not provisioned in ` +
-        `${(provMs / 1000).toFixed(1)} s`,
+        `${provisioned.counts['created-inactive']} created inactive ` +
+        `${JSON.stringify(provisioned.inactiveByReason)}, ` +
+        `${provisioned.counts['not-provisioned']} not provisioned ` +
+        `${JSON.stringify(provisioned.notProvisionedByReason)} in ` +
+        `${(provMs / 1000).toFixed(1)} s (${load()}); entitlements ` +
+        `without an ACTIVE account ` +
+        JSON.stringify(provisioned.entitlementsWithoutAccount),
+    );
+    const [suspended, suspendMs] = await timed(() =>
+      suspendUnbackedEntitlements(deps, {
+        apply: true,
+        accountEnvironment: 'TEST',
+      }),
+    );
+    console.log(
+      `entitlements suspend --apply: ${suspended.suspended} switched off ` +
+        `${JSON.stringify(suspended.byEntitlement)} in ` +
+        `${suspendMs.toFixed(0)} ms`,
+    );
+    const [unlinked, unlinkMs] = await timed(() =>
+      unlinkWrongLinks(deps, { apply: true }),
+    );
+    console.log(
+      `unlink --apply: ${unlinked.unlinked} wrong links removed ` +
+        `${JSON.stringify(unlinked.byReason)} in ${unlinkMs.toFixed(0)} ms`,
     );
 
     const filled = await backfill(deps, {
@@ -172,7 +199,9 @@ async function main(): Promise<void> {
         `${elapsedMs} ms (${rate} rows/s; whole run with fiscal ` +
         `requests ${filled.elapsedMs} ms), longest batch ` +
         `${filled.longestBatchMs} ms (target < 1000; ${load()}); then ` +
-        `ANALYZE ${filled.analyzed.join(', ')} in ${filled.analyzeMs} ms`,
+        `ANALYZE ${filled.analyzed.join(', ')} in ${filled.analyzeMs} ms; ` +
+        `fiscal requests linked ${filled.tables.FiscalRequest.linked}; ` +
+        `ambiguous ${filled.ambiguousRows.length}`,
     );
 
     const [after, auditAfterMs] = await timed(audit);
@@ -181,6 +210,10 @@ async function main(): Promise<void> {
         'secrets recorded as opening by provisioning are not opened ' +
         'again), ' +
         after.checks.map((c) => `${c.id}=${c.count}`).join(' '),
+    );
+    console.log(
+      `audit after, statuses: ${after.ready ? 'all READY' : 'NOT READY'}: ` +
+        after.checks.map((c) => `${c.id} ${c.status}`).join(', '),
     );
     const [, openingAllMs] = await timed(auditOpeningAll);
     console.log(
