@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import PgBoss from 'pg-boss';
 import { PostgresDatabase } from '../src/db/postgres.js';
 import { EnforcementGate } from '../src/enforcement/gate.js';
+import { RouteCache } from '../src/enforcement/route-cache.js';
 import { CisClient } from '../src/fiscal/cis-client.js';
 import { FiscalService } from '../src/fiscal/fiscal-service.js';
 import { startFiscalWorker } from '../src/fiscal/fiscal-worker.js';
@@ -28,6 +29,8 @@ const boss = new PgBoss({ connectionString: url, max: 4 });
 await boss.start();
 const logger = createLogger('warn');
 const vault = new Vault(parseKeyList(env('FISCAL_BENCH_VAULT_KEYS')));
+// As a deployed worker: resolutions cached, invalidated on change.
+const routes = await RouteCache.start({ db, logger });
 const gate = new EnforcementGate({
   db,
   vault,
@@ -35,6 +38,7 @@ const gate = new EnforcementGate({
   logger,
   deploymentEnvironment: 'staging',
   accountEnvironment: 'TEST',
+  routes,
 });
 const client = new CisClient({
   url: env('FISCAL_BENCH_CIS_URL'),
@@ -61,6 +65,7 @@ process.stdout.write('ready\n');
 process.on('SIGTERM', () => {
   void (async () => {
     await stop();
+    await routes.stop();
     await boss.stop({ graceful: false, wait: true });
     client.close();
     await db.close();

@@ -16,7 +16,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createPrivateKey, randomBytes, sign } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -115,6 +115,74 @@ function signedRequestRate(): number {
   return n / ((performance.now() - start) / 1000);
 }
 
+/** CPU seconds (user + system) of a process, from /proc; 0 if gone. */
+function cpuSecondsOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command's closing parenthesis; utime, stime are
+    // the 12th and 13th of them, in clock ticks (100 per second).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** PostgreSQL backends connected to `database`, by their command line. */
+function backendsOf(database: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (cmd.startsWith('postgres: ') && cmd.includes(` ${database} `)) {
+        pids.push(Number(entry));
+      }
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return pids;
+}
+
+/**
+ * CPU seconds so far of the workers, this process (enqueue, polling and
+ * the simulator) and the PostgreSQL backends of the bench's database
+ * (the server's shared processes, WAL writer included, are not counted).
+ */
+function cpuSnapshot(workers: ChildProcess[], database: string) {
+  const self = process.cpuUsage();
+  const sum = (pids: number[]) =>
+    pids.reduce((total, pid) => total + cpuSecondsOf(pid), 0);
+  const backends = new Map(
+    backendsOf(database).map((pid) => [pid, cpuSecondsOf(pid)]),
+  );
+  return {
+    workers: sum(workers.map((w) => w.pid ?? 0)),
+    bench: (self.user + self.system) / 1e6,
+    backends,
+  };
+}
+
+/** CPU milliseconds per fiscalization between two snapshots. */
+function cpuPerFiscalization(
+  before: ReturnType<typeof cpuSnapshot>,
+  after: ReturnType<typeof cpuSnapshot>,
+  n: number,
+) {
+  let postgres = 0;
+  for (const [pid, seconds] of after.backends) {
+    postgres += seconds - (before.backends.get(pid) ?? 0);
+  }
+  const ms = (seconds: number) => (seconds * 1000) / n;
+  const parts = {
+    workers: ms(after.workers - before.workers),
+    bench: ms(after.bench - before.bench),
+    postgres: ms(postgres),
+  };
+  return { ...parts, total: parts.workers + parts.bench + parts.postgres };
+}
+
 async function freshDatabase(url: string) {
   const name = `tenantgate_bench_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: url });
@@ -123,6 +191,7 @@ async function freshDatabase(url: string) {
   const u = new URL(url);
   u.pathname = `/${name}`;
   return {
+    name,
     url: u.toString(),
     drop: async () => {
       await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
@@ -206,6 +275,7 @@ async function main(url: string) {
     const deps = { db, boss, fiscal, logger };
     const base = Date.parse('2026-05-15T08:00:00Z');
 
+    const cpuBefore = cpuSnapshot(workers, fresh.name);
     const start = performance.now();
     // Receipts arrive from tills in batches of 50, 4 batches at once.
     const input = (i: number): ReceiptInput => ({
@@ -246,6 +316,11 @@ async function main(url: string) {
     }
     const seconds = (performance.now() - start) / 1000;
     const perSecond = receipts / seconds;
+    const cpu = cpuPerFiscalization(
+      cpuBefore,
+      cpuSnapshot(workers, fresh.name),
+      receipts,
+    );
 
     console.log(`cores: ${cores}, simulator schema check: ${schema}`);
     console.log(`raw RSA-SHA256 signing: ${rate.toFixed(0)}/s per core`);
@@ -265,6 +340,17 @@ async function main(url: string) {
     console.log(
       `ratio: ${((perSecond / bound) * 100).toFixed(1)}% of the bound ` +
         '(target 40%)',
+    );
+    // Other processes share the cores: CPU per fiscalization says what
+    // the run cost whatever the load, and what rate it allows alone.
+    const alone = (cores * 1000) / cpu.total;
+    console.log(
+      `CPU per fiscalization: ${cpu.total.toFixed(2)} ms (workers ` +
+        `${cpu.workers.toFixed(2)}, simulator and bench ` +
+        `${cpu.bench.toFixed(2)}, PostgreSQL backends ` +
+        `${cpu.postgres.toFixed(2)}); on idle cores at most ` +
+        `${alone.toFixed(0)}/s = ${((alone / bound) * 100).toFixed(1)}% ` +
+        'of the bound',
     );
   } finally {
     for (const w of workers) w.kill('SIGTERM');

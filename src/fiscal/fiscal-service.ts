@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AccountEnvironment } from '../accounts/kinds.js';
-import { tenant, type Database, type Queryable } from '../db/database.js';
+import { tenant, type Database, type Statement } from '../db/database.js';
 import type { EnforcementGate, Route } from '../enforcement/gate.js';
 import { TenantGateError } from '../errors/tenantgate-error.js';
 import type { Origin } from '../events/operation-event.js';
@@ -8,8 +8,9 @@ import type { Logger } from '../logging/logger.js';
 import type { CertificateSigner } from '../vault/vault.js';
 import { cisResponseOf, type CisAccepted } from './cis-client.js';
 import {
-  claimForSend,
-  recordOutcome,
+  claimOf,
+  claimStatement,
+  outcomeStatement,
   storedReceipt,
   type FiscalRequestRow,
 } from './fiscal-store.js';
@@ -134,8 +135,9 @@ export class FiscalService {
       },
       {
         execute: (route) => this.send(route, receipt, log, requestId),
-        record: (tx, attempt) =>
-          this.record(tx, receipt, log, attempt.ok ? null : attempt.error),
+        // With the event: one round trip, one transaction.
+        statements: (attempt) =>
+          this.record(receipt, log, attempt.ok ? null : attempt.error),
       },
     );
   }
@@ -162,19 +164,21 @@ export class FiscalService {
       this.hashAt(receipt.issuedAt, environment),
     );
     log.zki = zki;
-    const claim = await this.deps.db.transaction(
-      tenant(route.companyId),
-      (tx) =>
-        claimForSend(tx, {
-          id: requestId ?? `fr_${randomUUID()}`,
-          companyId: route.companyId,
-          invoiceNumber: receiptNumber(receipt),
-          zki,
-          issuedAt: receipt.issuedAt,
-          receipt: storedReceipt(receipt),
-          integrationAccountId: route.account?.id ?? null,
-        }),
-    );
+    // Committed before the send: a crash after it leaves the row
+    // PROCESSING, resent later as a late delivery with this ZKI.
+    const id = requestId ?? `fr_${randomUUID()}`;
+    const [rows] = await this.deps.db.batch(tenant(route.companyId), [
+      claimStatement({
+        id,
+        companyId: route.companyId,
+        invoiceNumber: receiptNumber(receipt),
+        zki,
+        issuedAt: receipt.issuedAt,
+        receipt: storedReceipt(receipt),
+        integrationAccountId: route.account?.id ?? null,
+      }),
+    ]);
+    const claim = claimOf(rows ?? [], id);
     log.requestId = claim.id;
     if (claim.previous?.status === 'SUCCESS' && claim.previous.jir) {
       log.already = true;
@@ -270,33 +274,38 @@ export class FiscalService {
     return signer;
   }
 
-  private async record(
-    tx: Queryable,
+  /** The attempt's rows, written with its event. */
+  private record(
     receipt: Receipt,
     log: AttemptLog,
     error: TenantGateError | null,
-  ): Promise<void> {
+  ): Statement[] {
+    const statements: Statement[] = [];
     if (error?.details.rule === 'certificate-expired') {
-      await markExpired(tx, error.details.integrationAccountId);
+      const expired = markExpired(error.details.integrationAccountId);
+      if (expired) statements.push(expired);
     }
-    if (!log.requestId || log.already) return;
+    if (!log.requestId || log.already) return statements;
     const retryLater =
       error !== null &&
       (error.retryable || error.code === 'SEND_OUTCOME_UNKNOWN');
-    await recordOutcome(tx, log.requestId, {
-      status: error === null ? 'SUCCESS' : retryLater ? 'FAILED' : 'DEAD',
-      jir: log.jir,
-      messageId: log.last?.messageId ?? null,
-      lateDelivery: log.lateDelivery,
-      sends: log.sends,
-      requestXml: log.last?.xml ?? null,
-      responseXml: log.responseXml,
-      deliverBy: retryLater ? deliveryDeadline(receipt.issuedAt) : null,
-      lastError:
-        error === null
-          ? null
-          : { name: error.name, code: error.code, details: error.details },
-    });
+    statements.push(
+      outcomeStatement(log.requestId, {
+        status: error === null ? 'SUCCESS' : retryLater ? 'FAILED' : 'DEAD',
+        jir: log.jir,
+        messageId: log.last?.messageId ?? null,
+        lateDelivery: log.lateDelivery,
+        sends: log.sends,
+        requestXml: log.last?.xml ?? null,
+        responseXml: log.responseXml,
+        deliverBy: retryLater ? deliveryDeadline(receipt.issuedAt) : null,
+        lastError:
+          error === null
+            ? null
+            : { name: error.name, code: error.code, details: error.details },
+      }),
+    );
+    return statements;
   }
 
   private result(
@@ -341,15 +350,15 @@ function wasSentBefore(previous: FiscalRequestRow | null): boolean {
   return previous.status === 'PROCESSING' || previous.status === 'FAILED';
 }
 
-async function markExpired(tx: Queryable, accountId: unknown): Promise<void> {
-  if (typeof accountId !== 'string') return;
-  await tx.query(
-    `UPDATE "IntegrationAccount"
+function markExpired(accountId: unknown): Statement | null {
+  if (typeof accountId !== 'string') return null;
+  return {
+    sql: `UPDATE "IntegrationAccount"
         SET status = 'EXPIRED', "statusReason" = 'certificate expired',
             "updatedAt" = now()
       WHERE id = $1 AND status = 'ACTIVE'`,
-    [accountId],
-  );
+    params: [accountId],
+  };
 }
 
 function sleep(ms: number): Promise<void> {

@@ -1,4 +1,4 @@
-import type { Queryable } from '../db/database.js';
+import type { Queryable, Statement } from '../db/database.js';
 import type { Receipt } from './receipt.js';
 
 /** A FiscalRequest row as the fiscal service reads it. */
@@ -35,80 +35,102 @@ export function receiptFromStore(stored: StoredReceipt): Receipt {
   return { ...stored, issuedAt: new Date(stored.issuedAt) };
 }
 
-export async function findByZki(
+/** The rows of these ids visible in the transaction's scope. */
+export async function findRequests(
   tx: Queryable,
-  zki: string,
-): Promise<FiscalRequestRow | undefined> {
-  const rows = await tx.query<FiscalRequestRow>(
-    `SELECT ${COLUMNS} FROM "FiscalRequest" WHERE zki = $1`,
-    [zki],
+  ids: readonly string[],
+): Promise<FiscalRequestRow[]> {
+  if (ids.length === 0) return [];
+  return tx.query<FiscalRequestRow>(
+    `SELECT ${COLUMNS} FROM "FiscalRequest" WHERE id = ANY($1::text[])`,
+    [ids],
   );
-  return rows[0];
 }
 
-export async function findRequest(
-  tx: Queryable,
-  id: string,
-): Promise<FiscalRequestRow | undefined> {
-  const rows = await tx.query<FiscalRequestRow>(
-    `SELECT ${COLUMNS} FROM "FiscalRequest" WHERE id = $1`,
-    [id],
-  );
-  return rows[0];
+/** What claiming a receipt's row needs. */
+export interface ClaimRow {
+  id: string;
+  companyId: string;
+  invoiceNumber: string;
+  zki: string;
+  issuedAt: Date;
+  receipt: StoredReceipt;
+  integrationAccountId: string | null;
+}
+
+/** What a claim found: the row before it (null when new) and its id. */
+export interface Claim {
+  previous: FiscalRequestRow | null;
+  id: string;
 }
 
 /**
- * Claims the receipt's row for a send: inserts it PROCESSING, or moves
- * an unfinished one (QUEUED, PROCESSING, FAILED) to PROCESSING. Returns
- * the row as it was before (null when new), or `done` when it already
- * has a JIR.
+ * Claims the receipt's row for a send, as one statement (one round trip
+ * in a batch): the row with this ZKI, if any, is returned as it was and
+ * moved to PROCESSING unless it has a JIR; else the QUEUED row `id`
+ * takes the ZKI and moves to PROCESSING; else a PROCESSING row is
+ * inserted. Read its rows with `claimOf`.
+ */
+export function claimStatement(row: ClaimRow): Statement {
+  return {
+    sql: CLAIM_SQL,
+    params: [
+      row.id,
+      row.zki,
+      row.integrationAccountId,
+      row.companyId,
+      row.invoiceNumber,
+      row.issuedAt,
+      JSON.stringify(row.receipt),
+    ],
+  };
+}
+
+// Every part runs once, on the statement's snapshot: a row found by ZKI
+// keeps the QUEUED update and the insert from running.
+const CLAIM_SQL = `WITH previous AS (
+       SELECT ${COLUMNS} FROM "FiscalRequest" WHERE zki = $2
+     ), reclaimed AS (
+       UPDATE "FiscalRequest" f
+          SET status = 'PROCESSING', "integrationAccountId" = $3,
+              "updatedAt" = now()
+         FROM previous p
+        WHERE f.id = p.id AND f.status <> 'SUCCESS'
+       RETURNING f.id
+     ), queued AS (
+       UPDATE "FiscalRequest"
+          SET status = 'PROCESSING', zki = $2, "integrationAccountId" = $3,
+              "updatedAt" = now()
+        WHERE id = $1 AND status = 'QUEUED'
+          AND NOT EXISTS (SELECT 1 FROM previous)
+       RETURNING id
+     ), inserted AS (
+       INSERT INTO "FiscalRequest" (id, "companyId", "messageType", status,
+         "invoiceNumber", zki, "issuedAt", receipt, "integrationAccountId")
+       SELECT $1, $4, 'RACUN', 'PROCESSING', $5, $2, $6::timestamptz,
+              $7::jsonb, $3
+        WHERE NOT EXISTS (SELECT 1 FROM previous)
+          AND NOT EXISTS (SELECT 1 FROM queued)
+       RETURNING id
+     )
+     SELECT * FROM previous`;
+
+/** The claim from `claimStatement`'s rows. */
+export function claimOf(rows: readonly unknown[], id: string): Claim {
+  const previous = (rows[0] as FiscalRequestRow | undefined) ?? null;
+  return { previous, id: previous?.id ?? id };
+}
+
+/**
+ * Claims the receipt's row for a send in a transaction (see
+ * `claimStatement`). Returns the row as it was before (null when new).
  */
 export async function claimForSend(
   tx: Queryable,
-  row: {
-    id: string;
-    companyId: string;
-    invoiceNumber: string;
-    zki: string;
-    issuedAt: Date;
-    receipt: StoredReceipt;
-    integrationAccountId: string | null;
-  },
-): Promise<{ previous: FiscalRequestRow | null; id: string }> {
-  const previous = await findByZki(tx, row.zki);
-  if (previous) {
-    await tx.query(
-      `UPDATE "FiscalRequest" SET status = 'PROCESSING',
-              "integrationAccountId" = $2, "updatedAt" = now()
-        WHERE id = $1 AND status <> 'SUCCESS'`,
-      [previous.id, row.integrationAccountId],
-    );
-    return { previous, id: previous.id };
-  }
-  const queued = await tx.query<{ id: string }>(
-    `UPDATE "FiscalRequest"
-        SET status = 'PROCESSING', zki = $2, "integrationAccountId" = $3,
-            "updatedAt" = now()
-      WHERE id = $1 AND status = 'QUEUED'
-      RETURNING id`,
-    [row.id, row.zki, row.integrationAccountId],
-  );
-  if (queued[0]) return { previous: null, id: row.id };
-  await tx.query(
-    `INSERT INTO "FiscalRequest" (id, "companyId", "messageType", status,
-       "invoiceNumber", zki, "issuedAt", receipt, "integrationAccountId")
-     VALUES ($1, $2, 'RACUN', 'PROCESSING', $3, $4, $5, $6, $7)`,
-    [
-      row.id,
-      row.companyId,
-      row.invoiceNumber,
-      row.zki,
-      row.issuedAt,
-      JSON.stringify(row.receipt),
-      row.integrationAccountId,
-    ],
-  );
-  return { previous: null, id: row.id };
+  row: ClaimRow,
+): Promise<Claim> {
+  const statement = claimStatement(row);
+  return claimOf(await tx.query(statement.sql, statement.params), row.id);
 }
 
 /** A receipt waiting for the worker: QUEUED, no ZKI yet. */
@@ -159,32 +181,32 @@ export async function insertQueuedMany(
   );
 }
 
-/** Records the outcome of one send attempt. */
-export async function recordOutcome(
-  tx: Queryable,
-  id: string,
-  outcome: {
-    status: 'SUCCESS' | 'FAILED' | 'DEAD';
-    jir: string | null;
-    messageId: string | null;
-    lateDelivery: boolean;
-    sends: number;
-    requestXml: string | null;
-    responseXml: string | null;
-    deliverBy: Date | null;
-    lastError: Record<string, unknown> | null;
-  },
-): Promise<void> {
-  await tx.query(
-    `UPDATE "FiscalRequest"
+/** The outcome of one send attempt. */
+export interface Outcome {
+  status: 'SUCCESS' | 'FAILED' | 'DEAD';
+  jir: string | null;
+  messageId: string | null;
+  lateDelivery: boolean;
+  sends: number;
+  requestXml: string | null;
+  responseXml: string | null;
+  deliverBy: Date | null;
+  lastError: Record<string, unknown> | null;
+}
+
+/** Records the outcome of one send attempt, as a statement. */
+export function outcomeStatement(id: string, outcome: Outcome): Statement {
+  return {
+    sql: `UPDATE "FiscalRequest"
         SET status = $2, jir = COALESCE(jir, $3), "messageId" = $4,
             "lateDelivery" = $5, attempts = attempts + $6,
             "requestXml" = COALESCE($7, "requestXml"),
             "responseXml" = COALESCE($8, "responseXml"),
-            "deliverBy" = COALESCE("deliverBy", $9),
-            "lastError" = $10, "leaseUntil" = NULL, "updatedAt" = now()
+            "deliverBy" = COALESCE("deliverBy", $9::timestamptz),
+            "lastError" = $10::jsonb, "leaseUntil" = NULL,
+            "updatedAt" = now()
       WHERE id = $1`,
-    [
+    params: [
       id,
       outcome.status,
       outcome.jir,
@@ -196,7 +218,17 @@ export async function recordOutcome(
       outcome.deliverBy,
       outcome.lastError === null ? null : JSON.stringify(outcome.lastError),
     ],
-  );
+  };
+}
+
+/** Records the outcome of one send attempt. */
+export async function recordOutcome(
+  tx: Queryable,
+  id: string,
+  outcome: Outcome,
+): Promise<void> {
+  const statement = outcomeStatement(id, outcome);
+  await tx.query(statement.sql, statement.params);
 }
 
 /** pg-boss's schema (its default; TenantGate does not change it). */

@@ -5,12 +5,13 @@ import { TenantGateError } from '../errors/tenantgate-error.js';
 import type { Logger } from '../logging/logger.js';
 import { receiptNumber, type FiscalService } from './fiscal-service.js';
 import {
-  findRequest,
+  findRequests,
   insertQueued,
   insertQueuedMany,
   leaseStranded,
   receiptFromStore,
   storedReceipt,
+  type FiscalRequestRow,
 } from './fiscal-store.js';
 import { prepareReceipt, type ReceiptInput } from './receipt.js';
 
@@ -247,10 +248,13 @@ async function workLoop(
   state: { stopping: boolean; wake: Set<() => void> },
 ): Promise<void> {
   const running = new Set<Promise<void>>();
+  const completions = new CompletionBatch(deps.boss, log);
   while (!state.stopping) {
     let jobs: PgBoss.JobWithMetadata<FiscalJob>[] = [];
     if (running.size <= size / 2) {
       try {
+        // The jobs done since the last fetch, in one statement.
+        await completions.flush();
         jobs = await deps.boss.fetch<FiscalJob>(FISCAL_QUEUE, {
           batchSize: size - running.size,
           includeMetadata: true,
@@ -262,10 +266,12 @@ async function workLoop(
         });
       }
     }
+    const rows = await loadRows(deps, log, jobs);
     for (const job of jobs) {
-      const done = runJob(deps, log, job.data, job.retryCount >= job.retryLimit)
+      const lastTry = job.retryCount >= job.retryLimit;
+      const done = runJob(deps, log, job.data, rows(job.data), lastTry)
         .then(
-          () => deps.boss.complete(FISCAL_QUEUE, job.id),
+          () => completions.add(job.id),
           // One failed job must not fail the others: pg-boss retries
           // just this one.
           (error: unknown) =>
@@ -286,6 +292,7 @@ async function workLoop(
     if (running.size > size / 2) {
       await Promise.race(running);
     } else if (jobs.length === 0) {
+      await completions.flush();
       // Idle: poll again later, or as soon as a running job ends.
       await Promise.race([
         new Promise<void>((resolve) => {
@@ -302,17 +309,97 @@ async function workLoop(
     }
   }
   await Promise.all(running);
+  await completions.flush();
+}
+
+/**
+ * Jobs whose receipt is stored are completed together, just before the
+ * loop fetches again or idles: one statement for several jobs. A job
+ * not yet completed when the process dies runs again after its expiry
+ * and finds its row SUCCESS (nothing sent) or resends it late, as any
+ * job of a crashed worker. A failed flush is logged; pg-boss then
+ * retries those jobs the same way.
+ */
+class CompletionBatch {
+  private ids: string[] = [];
+
+  constructor(
+    private readonly boss: PgBoss,
+    private readonly log: Logger,
+  ) {}
+
+  add(id: string): void {
+    this.ids.push(id);
+  }
+
+  async flush(): Promise<void> {
+    if (this.ids.length === 0) return;
+    const ids = this.ids;
+    this.ids = [];
+    try {
+      await this.boss.complete(FISCAL_QUEUE, ids);
+    } catch (error) {
+      this.log.error({
+        event: 'fiscal.job_state_failed',
+        jobIds: ids,
+        reason: error instanceof Error ? error.message : String(error),
+      });
+    }
+  }
+}
+
+/**
+ * The FiscalRequest rows of fetched jobs: one read per company instead
+ * of one transaction per job. A company whose read fails leaves its
+ * jobs to read their row alone.
+ */
+async function loadRows(
+  deps: FiscalQueueDeps,
+  log: Logger,
+  jobs: readonly PgBoss.Job<FiscalJob>[],
+): Promise<(job: FiscalJob) => FiscalRequestRow | null | undefined> {
+  const byCompany = new Map<string, string[]>();
+  for (const { data } of jobs) {
+    const ids = byCompany.get(data.companyId) ?? [];
+    ids.push(data.requestId);
+    byCompany.set(data.companyId, ids);
+  }
+  const found = new Map<string, FiscalRequestRow | null>();
+  await Promise.all(
+    [...byCompany].map(async ([companyId, ids]) => {
+      try {
+        const rows = await deps.db.transaction(tenant(companyId), (tx) =>
+          findRequests(tx, ids),
+        );
+        for (const id of ids) found.set(id, null);
+        for (const row of rows) found.set(row.id, row);
+      } catch (error) {
+        log.warn({
+          event: 'fiscal.rows_read_failed',
+          companyId,
+          reason: error instanceof Error ? error.message : String(error),
+        });
+      }
+    }),
+  );
+  // undefined: not read; null: read, and no such row.
+  return (job) => found.get(job.requestId);
 }
 
 async function runJob(
   deps: FiscalQueueDeps,
   log: Logger,
   job: FiscalJob,
+  loaded: FiscalRequestRow | null | undefined,
   lastTry: boolean,
 ) {
-  const row = await deps.db.transaction(tenant(job.companyId), (tx) =>
-    findRequest(tx, job.requestId),
-  );
+  const row =
+    loaded === undefined
+      ? await deps.db.transaction(tenant(job.companyId), async (tx) => {
+          const [one] = await findRequests(tx, [job.requestId]);
+          return one;
+        })
+      : loaded;
   if (!row?.receipt || row.status === 'SUCCESS' || row.status === 'DEAD') {
     return;
   }
