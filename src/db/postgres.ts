@@ -60,7 +60,7 @@ export class PostgresDatabase implements Database {
   ): Promise<T> {
     const client = await this.pool.connect();
     try {
-      await client.query(prelude(client, scope));
+      await client.query(prelude(scope));
       const result = await fn(wrap(client));
       await client.query('COMMIT');
       return result;
@@ -77,9 +77,8 @@ export class PostgresDatabase implements Database {
     statements: readonly Statement[],
   ): Promise<unknown[][]> {
     const client = await this.pool.connect();
-    const escape = (text: string) => client.escapeLiteral(text);
-    const body = statements.map((s) => inlineParams(s, escape));
-    const text = [prelude(client, scope), ...body, 'COMMIT'].join(';\n');
+    const body = statements.map((s) => inlineParams(s, escapeLiteral));
+    const text = [prelude(scope), ...body, 'COMMIT'].join(';\n');
     try {
       const results = (await client.query(text)) as unknown as
         pg.QueryResult[] | pg.QueryResult;
@@ -143,16 +142,29 @@ export class PostgresDatabase implements Database {
 
 /**
  * BEGIN and the scope's statements as one simple-protocol round trip.
- * The only value, the company id, is quoted by the driver's own
- * escapeLiteral.
+ * The only value, the company id, is quoted as the driver's own
+ * escapeLiteral quotes it.
  */
-function prelude(client: pg.PoolClient, scope: Scope): string {
+function prelude(scope: Scope): string {
   const statements = scopeStatements(scope).map((s) =>
     s.params.length === 0
       ? s.sql
-      : s.sql.replace('$1', client.escapeLiteral(String(s.params[0]))),
+      : s.sql.replace('$1', escapeLiteral(String(s.params[0]))),
   );
   return ['BEGIN', ...statements].join('; ');
+}
+
+/**
+ * node-postgres's `escapeLiteral`, the same text for every input (quotes
+ * doubled; with a backslash, backslashes doubled and the ` E'…'` form)
+ * without its character-by-character loop: the batched statements carry
+ * whole signed XML documents.
+ */
+export function escapeLiteral(text: string): string {
+  const quoted = text.replaceAll("'", "''");
+  return text.includes('\\')
+    ? ` E'${quoted.replaceAll('\\', '\\\\')}'`
+    : `'${quoted}'`;
 }
 
 const preparedNames = new Map<string, string>();

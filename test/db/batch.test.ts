@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import pg from 'pg';
 import { inlineParams, operator, tenant } from '../../src/db/database.js';
+import { escapeLiteral } from '../../src/db/postgres.js';
 import { describeEachDatabase } from '../support/databases.js';
 import { insertCompany } from '../support/builders.js';
 
@@ -15,6 +17,20 @@ describe('inlining values into a batch', () => {
       quote,
     );
     expect(sql).toBe(`SELECT 'it''s', NULL, TRUE, 42, '{"a":1}'`);
+  });
+
+  it('quotes literals exactly as node-postgres does', () => {
+    const client = new pg.Client();
+    for (const text of [
+      '',
+      "it's",
+      "''",
+      'back\\slash',
+      "O'Brien \\ \\\\ $1 ; -- čćž 😀",
+      '<tns:RacunZahtjev Id="a">x &amp; y</tns:RacunZahtjev>',
+    ]) {
+      expect(escapeLiteral(text)).toBe(client.escapeLiteral(text));
+    }
   });
 
   it('refuses a placeholder without a value', () => {
