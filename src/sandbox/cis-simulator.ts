@@ -14,7 +14,12 @@ import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { DOMParser, XMLSerializer, type Element } from '@xmldom/xmldom';
+import {
+  DOMParser,
+  XMLSerializer,
+  type Element,
+  type Node,
+} from '@xmldom/xmldom';
 import { Decimal } from 'decimal.js';
 import { ExclusiveCanonicalization } from 'xml-crypto';
 import { validateCisSchema } from './cis-schema.js';
@@ -182,6 +187,7 @@ export async function startCisSimulator(
       certBase64: new X509Certificate(cert).raw.toString('base64'),
     },
     certificates: new Map<string, X509Certificate>(),
+    issued: new WeakMap<X509Certificate, boolean>(),
     faults: [] as CisFault[],
     received: [] as CisReceived[],
     schema: options.schema ?? true,
@@ -214,6 +220,11 @@ type State = {
   signing: { key: KeyObject; certBase64: string };
   /** Parsed client certificates by their base64 (parsing is not free). */
   certificates: Map<string, X509Certificate>;
+  /**
+   * Whether the CA issued a parsed certificate (its signature checked
+   * once); validity dates are checked on every request.
+   */
+  issued: WeakMap<X509Certificate, boolean>;
   strict: Strict | null;
   faults: CisFault[];
   received: CisReceived[];
@@ -565,6 +576,18 @@ function wallClockMs(value: string): number {
   );
 }
 
+/** The reply's `DatumVrijeme`, formatted once per second. */
+const lastReplyClock = { second: Number.NaN, text: '' };
+
+function replyClock(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== lastReplyClock.second) {
+    lastReplyClock.text = zagrebWallClock(new Date(second * 1000));
+    lastReplyClock.second = second;
+  }
+  return lastReplyClock.text;
+}
+
 /** An instant on the Zagreb wall clock, `dd.MM.yyyyTHH:mm:ss`. */
 function zagrebWallClock(at: Date): string {
   return ZAGREB_CLOCK.format(at).replace(
@@ -574,7 +597,11 @@ function zagrebWallClock(at: Date): string {
 }
 
 function checkChain(state: State, cert: X509Certificate, now: Date) {
-  const issued = cert.checkIssued(state.ca) && cert.verify(state.ca.publicKey);
+  let issued = state.issued.get(cert);
+  if (issued === undefined) {
+    issued = cert.checkIssued(state.ca) && cert.verify(state.ca.publicKey);
+    state.issued.set(cert, issued);
+  }
   const from = Date.parse(cert.validFrom);
   const to = Date.parse(cert.validTo);
   if (!issued || now.getTime() < from || now.getTime() > to) {
@@ -629,7 +656,7 @@ function errorReply(messageId: string, code: string, message?: string) {
 }
 
 function header(messageId: string): string {
-  const time = zagrebWallClock(new Date());
+  const time = replyClock(Date.now());
   return (
     '<tns:Zaglavlje>' +
     `<tns:IdPoruke>${escape(messageId.slice(0, 36))}</tns:IdPoruke>` +
@@ -745,8 +772,29 @@ function elements(node: Element, localName: string): Element[] {
   return Array.from(node.getElementsByTagNameNS('*', localName));
 }
 
+/**
+ * The first descendant element named `localName` (any namespace) in
+ * document order, as `elements(node, localName)[0]`, walking only as far
+ * as it: no live node list over the whole tree.
+ */
 function firstElement(node: Element, localName: string): Element | null {
-  return elements(node, localName)[0] ?? null;
+  let n = node.firstChild;
+  while (n) {
+    if (n.nodeType === 1) {
+      if ((n as Element).localName === localName) return n as Element;
+      if (n.firstChild) {
+        n = n.firstChild;
+        continue;
+      }
+    }
+    while (!n.nextSibling) {
+      const up: Node | null = n.parentNode;
+      if (!up || up === node) return null;
+      n = up;
+    }
+    n = n.nextSibling;
+  }
+  return null;
 }
 
 function firstText(node: Element, localName: string): string | null {
