@@ -87,7 +87,11 @@ export function claimStatement(row: ClaimRow): Statement {
 }
 
 // Every part runs once, on the statement's snapshot: a row found by ZKI
-// keeps the QUEUED update and the insert from running.
+// keeps the QUEUED update and the insert from running. The QUEUED row is
+// found by its primary key whatever the statistics say: `status || ''`
+// keeps the partial pending index out of the plan (on a fresh backlog
+// the planner rated it as cheap, and each claim then read every QUEUED
+// row of the company).
 const CLAIM_SQL = `WITH previous AS (
        SELECT ${COLUMNS} FROM "FiscalRequest" WHERE zki = $2
      ), reclaimed AS (
@@ -101,7 +105,7 @@ const CLAIM_SQL = `WITH previous AS (
        UPDATE "FiscalRequest"
           SET status = 'PROCESSING', zki = $2, "integrationAccountId" = $3,
               "updatedAt" = now()
-        WHERE id = $1 AND status = 'QUEUED'
+        WHERE id = $1 AND status || '' = 'QUEUED'
           AND NOT EXISTS (SELECT 1 FROM previous)
        RETURNING id
      ), inserted AS (
