@@ -59,7 +59,7 @@ export const ERROR_CATALOGUE = {
     retryable: false,
     layer: 'integration',
     description:
-      'A secret was sealed with a master key version that is not in the key ring, or no master key is configured.',
+      'A secret was sealed with a master key version that is not in the key ring, or no master key is configured. The CLI and `npm start` exit 2.',
   },
   VAULT_SECRET_UNREADABLE: {
     name: 'VaultSecretUnreadableError',
@@ -83,7 +83,7 @@ export const ERROR_CATALOGUE = {
     retryable: false,
     layer: 'internal',
     description:
-      'The master key configuration is malformed (bad key length, unknown active version, unreadable key file).',
+      'The master key configuration is malformed (bad key length, unknown active version, unreadable key file). The CLI and `npm start` exit 2.',
   },
   CONFIG_INVALID: {
     name: 'ConfigError',
@@ -336,7 +336,8 @@ export type ErrorCode = keyof typeof ERROR_CATALOGUE;
 
 /**
  * Mistakes in how TenantGate was configured or started, which the
- * operator fixes (a setting, the database, another process): the CLI
+ * operator fixes (a setting, the master keys, the database, another
+ * process): the CLI
  * and `npm start` exit 2 for them, as for bad input.
  */
 export const CONFIGURATION_ERRORS: ReadonlySet<ErrorCode> = new Set([
@@ -344,6 +345,8 @@ export const CONFIGURATION_ERRORS: ReadonlySet<ErrorCode> = new Set([
   'DATABASE_UNAVAILABLE',
   'DATABASE_BUSY',
   'DATABASE_NOT_ADOPTED',
+  'VAULT_KEY_MISSING',
+  'VAULT_CONFIG_INVALID',
 ]);
 
 /** The process exit code for an error: 2 for operator mistakes, else 1. */

@@ -74,6 +74,25 @@ describe('tenantgate: a database that cannot be opened is one line naming the se
     );
   });
 
+  it('exits 2 when no master key is configured or it is malformed, quoting no key', async () => {
+    const url = `postgres://postgres:${PASSWORD}@127.0.0.1:1/tenantgate_x`;
+    const missing = await tenantgate(['accounts', 'list'], {
+      DATABASE_URL: url,
+      TENANTGATE_VAULT_KEYS: undefined,
+    });
+    const short = `v1:${randomBytes(16).toString('base64')}`;
+    registerSecret('a 16-byte key (database-errors test)', short);
+    const malformed = await tenantgate(['accounts', 'list'], {
+      DATABASE_URL: url,
+      TENANTGATE_VAULT_KEYS: short,
+    });
+
+    expectOneLine(missing, 'VAULT_KEY_MISSING');
+    expect(missing.err).toContain('TENANTGATE_VAULT_KEYS');
+    expectOneLine(malformed, 'VAULT_CONFIG_INVALID');
+    expect(malformed.out + malformed.err).not.toContain(short.slice(3));
+  });
+
   it('names TENANTGATE_DATA_DIR when it is not a folder that can be written', async () => {
     const [devNull, proc] = await Promise.all([
       tenantgate(['accounts', 'list'], { TENANTGATE_DATA_DIR: '/dev/null' }),
