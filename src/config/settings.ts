@@ -22,8 +22,18 @@ const cron = z
   .trim()
   .regex(/^[\d*,/-]+(\s+[\d*,/-]+){4}$/, 'five cron fields (m h dom mon dow)');
 
+// A PostgreSQL connection URL: node-postgres would read any scheme
+// (mysql://…) as PostgreSQL and only fail later, naming the wrong thing.
+const postgresUrl = z
+  .string()
+  .url()
+  .refine((v) => /^postgres(ql)?:\/\//i.test(v), {
+    message: 'a postgres:// or postgresql:// URL',
+    params: { rule: 'postgres-url' },
+  });
+
 const settingsSchema = z.object({
-  DATABASE_URL: z.string().url().optional(),
+  DATABASE_URL: postgresUrl.optional(),
   TENANTGATE_DATA_DIR: z.string().min(1).default('.data/pglite'),
   TENANTGATE_DEPLOYMENT_ENV: z
     .enum(['staging', 'production'])
@@ -55,8 +65,8 @@ const settingsSchema = z.object({
   TENANTGATE_HEARTBEAT_MS: z.coerce.number().int().min(100).default(10000),
   TENANTGATE_PROBE_LEGACY_COMPANY: z.string().min(1).optional(),
   TENANTGATE_PROBE_V2_COMPANY: z.string().min(1).optional(),
-  STAGING_DATABASE_URL: z.string().url().optional(),
-  PRODUCTION_DATABASE_URL: z.string().url().optional(),
+  STAGING_DATABASE_URL: postgresUrl.optional(),
+  PRODUCTION_DATABASE_URL: postgresUrl.optional(),
   TENANTGATE_API_HOST: z.string().min(1).default('127.0.0.1'),
   TENANTGATE_API_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   TENANTGATE_API_RATE_LIMIT: z.coerce.number().int().positive().default(600),
@@ -196,6 +206,14 @@ export interface Settings {
   };
 }
 
+/** A refinement's own rule name, else zod's issue code. */
+function ruleOf(issue: z.core.$ZodIssue | undefined): string | undefined {
+  if (issue?.code === 'custom' && typeof issue.params?.rule === 'string') {
+    return issue.params.rule;
+  }
+  return issue?.code;
+}
+
 /**
  * Reads settings from an environment. The only place in TenantGate that
  * looks at `process.env`: everything else receives a Settings object.
@@ -210,7 +228,7 @@ export function loadSettings(
     throw new TenantGateError(
       'CONFIG_INVALID',
       `${field}: ${issue?.message ?? 'invalid'}`,
-      { field, rule: issue?.code },
+      { field, rule: ruleOf(issue) },
     );
   }
   const s = parsed.data;

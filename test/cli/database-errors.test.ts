@@ -74,6 +74,18 @@ describe('tenantgate: a database that cannot be opened is one line naming the se
     );
   });
 
+  it('refuses a DATABASE_URL that is not postgres:// before connecting, never quoting it', async () => {
+    const url = `mysql://root:${PASSWORD}@db.example/tenantgate`;
+
+    const run = await tenantgate(['accounts', 'list'], { DATABASE_URL: url });
+
+    expectOneLine(run, 'CONFIG_INVALID');
+    expect(run.err).toBe(
+      'error CONFIG_INVALID: DATABASE_URL: a postgres:// or postgresql:// ' +
+        'URL [field DATABASE_URL, rule postgres-url]\n',
+    );
+  });
+
   it('exits 2 when no master key is configured or it is malformed, quoting no key', async () => {
     const url = `postgres://postgres:${PASSWORD}@127.0.0.1:1/tenantgate_x`;
     const missing = await tenantgate(['accounts', 'list'], {
