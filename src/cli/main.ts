@@ -11,6 +11,7 @@ import { refuseSecretArguments } from './options.js';
  * commander's own message.
  */
 async function main(argv: string[]): Promise<void> {
+  quietOnClosedPipe();
   const program = buildProgram((code) => {
     process.exitCode = code;
   });
@@ -19,6 +20,19 @@ async function main(argv: string[]): Promise<void> {
     await program.parseAsync(argv);
   } catch (thrown) {
     process.exitCode = report(thrown);
+  }
+}
+
+/**
+ * `tenantgate … | head`: once the reader has gone, stop quietly with
+ * the exit code so far instead of an unhandled EPIPE and its stack.
+ */
+function quietOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+      process.exit(process.exitCode ?? 0);
+    });
   }
 }
 

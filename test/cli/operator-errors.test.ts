@@ -552,3 +552,25 @@ describe.skipIf(skip)(
     });
   },
 );
+
+describe('tenantgate: a reader that stops early (| head)', () => {
+  it('ends quietly with exit 0, no EPIPE stack', async () => {
+    const run = await new Promise<{ code: number | null; err: string }>(
+      (resolve, reject) => {
+        const child = spawn(
+          process.execPath,
+          ['--import', 'tsx', 'src/cli/main.ts', 'errors'],
+          { env: { PATH: process.env.PATH, LOG_LEVEL: 'silent' } },
+        );
+        let err = '';
+        child.stdout.destroy(); // the reader is gone before the first line
+        child.stderr.on('data', (c: Buffer) => (err += String(c)));
+        child.on('error', reject);
+        child.on('close', (code) => resolve({ code, err }));
+      },
+    );
+
+    expect(run.err).toBe('');
+    expect(run.code).toBe(0);
+  });
+});
