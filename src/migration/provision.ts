@@ -733,15 +733,7 @@ async function provisionCertificateIn(
   const provenance = { runId: run.runId, provider: null };
   if (!existing) {
     if (!run.apply) return { ...item, action: 'create' };
-    const id = `ia_${randomUUID()}`;
-    await tx.query(
-      `INSERT INTO "IntegrationAccount" (id, "companyId", kind,
-         environment, status, "secretEnvelope", "keyVersion")
-       VALUES ($1, $2, 'FISCALIZATION_CIS', $3, 'DISABLED', NULL, NULL)`,
-      [id, item.companyId, item.environment],
-    );
-    await resealCertificate(deps, tx, item, id, run);
-    await insertProvenance(tx, item, id, provenance);
+    const id = await createCertificateAccount(deps, tx, item, run);
     return { ...item, action: 'created', integrationAccountId: id };
   }
 
@@ -768,6 +760,29 @@ async function provisionCertificateIn(
 }
 
 /**
+ * A new CIS account for the certificate: inserted DISABLED without a
+ * secret, then sealed with the file (which sets its status from the
+ * run) and given provenance from the legacy row. Returns its id.
+ */
+async function createCertificateAccount(
+  deps: ProvisionDeps,
+  tx: Queryable,
+  item: ProvisionItem,
+  run: CertificateRun,
+): Promise<string> {
+  const id = `ia_${randomUUID()}`;
+  await tx.query(
+    `INSERT INTO "IntegrationAccount" (id, "companyId", kind,
+       environment, status, "secretEnvelope", "keyVersion")
+     VALUES ($1, $2, 'FISCALIZATION_CIS', $3, 'DISABLED', NULL, NULL)`,
+    [id, item.companyId, item.environment],
+  );
+  await resealCertificate(deps, tx, item, id, run);
+  await insertProvenance(tx, item, id, { runId: run.runId, provider: null });
+  return id;
+}
+
+/**
  * An expired or revoked certificate becomes a CIS account that is not
  * ACTIVE (EXPIRED, or DISABLED for a revoked one), holding the file,
  * with provenance from its row: the gate never signs with it, and the
@@ -785,15 +800,7 @@ async function provisionInactiveCertificate(
   const existing = await existingCertificateAccount(tx, item);
   if (!existing) {
     if (!run.apply) return { ...inactive, action: 'create-inactive' };
-    const id = `ia_${randomUUID()}`;
-    await tx.query(
-      `INSERT INTO "IntegrationAccount" (id, "companyId", kind,
-         environment, status, "secretEnvelope", "keyVersion")
-       VALUES ($1, $2, 'FISCALIZATION_CIS', $3, 'DISABLED', NULL, NULL)`,
-      [id, item.companyId, item.environment],
-    );
-    await resealCertificate(deps, tx, item, id, run);
-    await insertProvenance(tx, item, id, { runId: run.runId, provider: null });
+    const id = await createCertificateAccount(deps, tx, item, run);
     return {
       ...inactive,
       action: 'created-inactive',
