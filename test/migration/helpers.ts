@@ -1,9 +1,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import pg from 'pg';
 import { operator, type Database } from '../../src/db/database.js';
+import { PgliteDatabase } from '../../src/db/pglite.js';
+import { PostgresDatabase } from '../../src/db/postgres.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { parseKeyList } from '../../src/vault/key-ring.js';
 import { Vault } from '../../src/vault/vault.js';
 import { insertCompany } from '../support/builders.js';
+import { withDatabase } from '../support/global-setup.js';
 
 /** A vault over one fresh random master key. */
 export function freshVault(): Vault {
@@ -11,6 +15,35 @@ export function freshVault(): Vault {
 }
 
 export const silentLogger = createLogger('silent');
+
+/**
+ * An empty database (no TenantGate schema) on each backend: in-memory
+ * PGlite, or a scratch PostgreSQL database named after `label`,
+ * dropped by `drop`.
+ */
+export async function emptyDatabase(
+  backend: 'pglite' | 'postgres',
+  label: string,
+): Promise<{ db: Database; drop: () => Promise<void> }> {
+  if (backend === 'pglite') {
+    const db = await PgliteDatabase.open('memory://');
+    return { db, drop: () => db.close() };
+  }
+  const url = process.env.TEST_DATABASE_URL as string;
+  const name = `tenantgate_${label}_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  const db = new PostgresDatabase(withDatabase(url, name), { max: 3 });
+  return {
+    db,
+    drop: async () => {
+      await db.close();
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.end();
+    },
+  };
+}
 
 /** A random API key that is a valid header value. */
 export function apiKey(label = 'key'): string {

@@ -1,5 +1,3 @@
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accountBinding } from '../../src/accounts/account-service.js';
 import { runAudit } from '../../src/audit/audit.js';
@@ -7,7 +5,6 @@ import type { AuditReport } from '../../src/audit/report.js';
 import { vaultSecretMemory } from '../../src/audit/secret-check.js';
 import { operator, type Database } from '../../src/db/database.js';
 import { PgliteDatabase } from '../../src/db/pglite.js';
-import { PostgresDatabase } from '../../src/db/postgres.js';
 import { adopt } from '../../src/migration/adopt.js';
 import { backfill } from '../../src/migration/backfill.js';
 import { suspendUnbackedEntitlements } from '../../src/migration/entitlements.js';
@@ -15,32 +12,7 @@ import { harden } from '../../src/migration/harden.js';
 import { generateLegacyPlatform } from '../../src/migration/legacy-demo.js';
 import { provision } from '../../src/migration/provision.js';
 import { unlinkWrongLinks } from '../../src/migration/unlink.js';
-import { withDatabase } from '../support/global-setup.js';
-import { freshVault, silentLogger } from './helpers.js';
-
-/** An empty database (no TenantGate schema) on each backend. */
-async function emptyDatabase(
-  backend: 'pglite' | 'postgres',
-): Promise<{ db: Database; drop: () => Promise<void> }> {
-  if (backend === 'pglite') {
-    const db = await PgliteDatabase.open('memory://');
-    return { db, drop: () => db.close() };
-  }
-  const url = process.env.TEST_DATABASE_URL as string;
-  const name = `tenantgate_procedure_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: url });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  const db = new PostgresDatabase(withDatabase(url, name), { max: 3 });
-  return {
-    db,
-    drop: async () => {
-      await db.close();
-      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await admin.end();
-    },
-  };
-}
+import { emptyDatabase, freshVault, silentLogger } from './helpers.js';
 
 const COMPANIES = 200;
 
@@ -67,7 +39,7 @@ for (const backend of ['pglite', 'postgres'] as const) {
         });
 
       beforeAll(async () => {
-        ({ db, drop } = await emptyDatabase(backend));
+        ({ db, drop } = await emptyDatabase(backend, 'procedure'));
         await generateLegacyPlatform(deps(), {
           companies: COMPANIES,
           invoicesPerCompany: 6,
