@@ -80,17 +80,17 @@ export async function reconcileAll(deps: {
     },
     failedCompanies: 0,
   };
-  for (const companyId of companies) {
-    try {
+  sweep.failedCompanies = await eachCompany(
+    companies,
+    deps.logger,
+    'einvoice.reconcile_failed',
+    async (companyId) => {
       const results = await deps.reconciler.reconcileCompany(companyId, {
         origin: 'worker',
       });
       for (const r of results) sweep.outcomes[r.outcome] += 1;
-    } catch (error) {
-      sweep.failedCompanies += 1;
-      companyFailed(deps.logger, 'einvoice.reconcile_failed', companyId, error);
-    }
-  }
+    },
+  );
   deps.logger.info({ event: 'einvoice.reconcile_sweep', ...sweep });
   return sweep;
 }
@@ -113,29 +113,42 @@ export async function refreshAllStatuses(deps: {
     failed: 0,
     failedCompanies: 0,
   };
-  for (const companyId of companies) {
-    try {
+  sweep.failedCompanies = await eachCompany(
+    companies,
+    deps.logger,
+    'einvoice.status_failed',
+    async (companyId) => {
       const changes = await deps.statusTracker.refreshCompany(companyId, {
         origin: 'worker',
       });
       sweep.polled += changes.length;
       sweep.moved += changes.filter((c) => c.to !== c.from).length;
       sweep.failed += changes.filter((c) => c.error).length;
-    } catch (error) {
-      sweep.failedCompanies += 1;
-      companyFailed(deps.logger, 'einvoice.status_failed', companyId, error);
-    }
-  }
+    },
+  );
   deps.logger.info({ event: 'einvoice.status_sweep', ...sweep });
   return sweep;
 }
 
-function companyFailed(
+/**
+ * Runs `fn` for each company in turn; a company whose run throws is
+ * logged as `event` and skipped. Returns how many were skipped.
+ */
+async function eachCompany(
+  companies: readonly string[],
   logger: Logger,
   event: string,
-  companyId: string,
-  error: unknown,
-): void {
-  const e = toTenantGateError(error);
-  logger.error({ event, companyId, code: e.code, reason: e.message });
+  fn: (companyId: string) => Promise<void>,
+): Promise<number> {
+  let failed = 0;
+  for (const companyId of companies) {
+    try {
+      await fn(companyId);
+    } catch (error) {
+      failed += 1;
+      const e = toTenantGateError(error);
+      logger.error({ event, companyId, code: e.code, reason: e.message });
+    }
+  }
+  return failed;
 }
