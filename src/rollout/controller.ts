@@ -148,6 +148,10 @@ export class RolloutController {
    * needs. Every gate evaluated is stored with its numbers.
    */
   async advance(request: Request): Promise<AdvanceReport> {
+    return this.store.exclusive(() => this.advanceAlone(request));
+  }
+
+  private async advanceAlone(request: Request): Promise<AdvanceReport> {
     const actor = required(request.actor, 'actor');
     const now = this.now();
     const state = await this.store.state(now);
@@ -209,6 +213,10 @@ export class RolloutController {
 
   /** Holds the current stage (flags untouched). */
   async pause(request: Request): Promise<Transition> {
+    return this.store.exclusive(() => this.pauseAlone(request));
+  }
+
+  private async pauseAlone(request: Request): Promise<Transition> {
     const actor = required(request.actor, 'actor');
     const reason = required(request.reason, 'reason');
     const now = this.now();
@@ -235,6 +243,10 @@ export class RolloutController {
 
   /** Returns to the paused stage; its watch window starts again. */
   async resume(request: Request): Promise<Transition> {
+    return this.store.exclusive(() => this.resumeAlone(request));
+  }
+
+  private async resumeAlone(request: Request): Promise<Transition> {
     const actor = required(request.actor, 'actor');
     const now = this.now();
     const state = await this.store.state(now);

@@ -190,6 +190,10 @@ export class Rollback {
    * outage.
    */
   async watchOnce(): Promise<WatchOutcome> {
+    return this.controller.store.exclusive(() => this.watchAlone());
+  }
+
+  private async watchAlone(): Promise<WatchOutcome> {
     const c = this.controller;
     const now = c.clock();
     const state = await c.store.state(now);
@@ -241,6 +245,14 @@ export class Rollback {
     reason: string;
     trigger?: string;
   }): Promise<RollbackReport> {
+    return this.controller.store.exclusive(() => this.rollbackAlone(request));
+  }
+
+  private async rollbackAlone(request: {
+    actor: string;
+    reason: string;
+    trigger?: string;
+  }): Promise<RollbackReport> {
     const c = this.controller;
     const started = performance.now();
     const state = await c.store.state(c.clock());
@@ -259,20 +271,41 @@ export class Rollback {
     const steps: RollbackStep[] = [];
 
     const flagStart = new Date();
-    const change = await new FlagStore(c.deps.databases[env]).set({
+    const flags = new FlagStore(c.deps.databases[env]);
+    const author = {
+      actor: request.actor,
+      reason: `rollback: ${request.reason}`,
+    };
+    const change = await flags.set({
       flag: ENFORCE_FLAG,
       environment: env,
       enabled: false,
-      actor: request.actor,
-      reason: `rollback: ${request.reason}`,
+      ...author,
     });
+    // A company override that is on would keep enforcing that company
+    // (overrides win over the environment-wide value): remove it.
+    const overrides = (await flags.list(env)).filter(
+      (f) => f.flag === ENFORCE_FLAG && f.companyId !== null && f.enabled,
+    );
+    for (const o of overrides) {
+      await flags.clear({
+        flag: ENFORCE_FLAG,
+        environment: env,
+        companyId: o.companyId ?? undefined,
+        ...author,
+      });
+    }
     const flagOffMs = Math.round(performance.now() - started);
     steps.push({
       step: 'flag_store.enforcement_off',
       ok: true,
       durationMs: flagOffMs,
       startedAt: flagStart.toISOString(),
-      details: { changeId: change.id, environment: env },
+      details: {
+        changeId: change.id,
+        environment: env,
+        overridesOff: overrides.length,
+      },
     });
 
     const hookStart = new Date();

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { operator, owner, type Database } from '../db/database.js';
 import { isForward, type ForwardStage, type Stage } from './stages.js';
 
@@ -51,12 +52,51 @@ interface StateRow {
   updatedBy: string;
 }
 
+/** The advisory lock key of rollout stage changes ("TGROLLOU"). */
+export const ROLLOUT_LOCK_KEY = 0x5447_524f_4c4c_4f55n;
+
+/** The stage change this async context already holds, if any. */
+const held = new AsyncLocalStorage<Database>();
+/** The tail of each database's in-process queue of stage changes. */
+const queues = new WeakMap<Database, Promise<unknown>>();
+
 /**
  * The rollout's state, transitions and gate evaluations (operator
  * scope). A database without a "Rollout" row is at LEGACY.
  */
 export class RolloutStore {
   constructor(private readonly db: Database) {}
+
+  /**
+   * Runs one stage change (read the state, decide, set flags, record
+   * the transition) alone: two shells, the API and the watcher never
+   * interleave, so two advances cannot both enter the next stage and an
+   * advance cannot switch enforcement back on under a rollback. In this
+   * process a queue per database; across processes on PostgreSQL an
+   * advisory lock held by a transaction while `fn` runs (PGlite has one
+   * process per data folder). Re-entrant within one change.
+   */
+  async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    if (held.getStore() === this.db) return fn();
+    const locked = () =>
+      held.run(this.db, () =>
+        this.db.kind === 'postgres'
+          ? this.db.transaction(operator, async (tx) => {
+              await tx.query('SELECT pg_advisory_xact_lock($1)', [
+                ROLLOUT_LOCK_KEY.toString(),
+              ]);
+              return fn();
+            })
+          : fn(),
+      );
+    const before = queues.get(this.db) ?? Promise.resolve();
+    const result = before.then(locked, locked);
+    queues.set(
+      this.db,
+      result.catch(() => undefined),
+    );
+    return result;
+  }
 
   /**
    * The current state. Never started: LEGACY since the rollout tables
