@@ -1,6 +1,7 @@
 import type { TenantGate } from '../app.js';
 import { auditPlatform } from '../audit/platform-audit.js';
-import type { Database } from '../db/database.js';
+import { owner, type Database } from '../db/database.js';
+import { listMigrations } from '../db/migrate.js';
 import { openDatabase } from '../db/open.js';
 import {
   evaluateReadiness,
@@ -63,6 +64,7 @@ export async function openEnvironmentDatabases(
       { migrate: false, setting },
     );
     opened.push(db);
+    await requireMigrated(db, setting);
     return db;
   };
   try {
@@ -89,6 +91,34 @@ export async function openEnvironmentDatabases(
     for (const db of opened) await db.close();
     throw error;
   }
+}
+
+/**
+ * Refuses an environment database that TenantGate's migrations have
+ * not (all) run on: its checks would fail on a missing table as an
+ * INTERNAL error, or read an older schema. CONFIG_INVALID naming the
+ * setting, never the URL.
+ */
+async function requireMigrated(db: Database, setting: string) {
+  const names = listMigrations().map((m) => m.name);
+  let applied: Set<string>;
+  try {
+    const rows = await db.transaction(owner, (tx) =>
+      tx.query<{ name: string }>('SELECT name FROM "_TenantGateMigration"'),
+    );
+    applied = new Set(rows.map((r) => r.name));
+  } catch {
+    applied = new Set();
+  }
+  const missing = names.filter((n) => !applied.has(n));
+  if (missing.length === 0) return;
+  throw new TenantGateError(
+    'CONFIG_INVALID',
+    `${setting}: the database is not migrated (${missing.length} of ` +
+      `${names.length} TenantGate migrations missing, first ` +
+      `${missing[0]}): run \`tenantgate migrate\` against it first`,
+    { field: setting, rule: 'migrated-database' },
+  );
 }
 
 /** The audits of the environments: one when shared, one each otherwise. */

@@ -160,5 +160,47 @@ const url = process.env.TEST_DATABASE_URL;
         shared.checks.some((c) => c.id.startsWith('database.shared.')),
       ).toBe(true);
     });
+
+    it('refuses a staging database TenantGate never migrated', async () => {
+      const emptyName = `test_empty_${randomBytes(5).toString('hex')}`;
+      await admin.query(`CREATE DATABASE ${emptyName}`);
+      try {
+        const emptyUrl = withDatabase(url as string, emptyName);
+        const productionUrl = String(
+          production.db.pool.options.connectionString,
+        );
+        const failed = await run(
+          process.execPath,
+          [
+            '--import',
+            'tsx',
+            'src/cli/main.ts',
+            'rollout',
+            'status',
+            '--staging-database-url',
+            emptyUrl,
+          ],
+          {
+            env: {
+              PATH: process.env.PATH,
+              DATABASE_URL: productionUrl,
+              TENANTGATE_VAULT_KEYS: keys,
+              LOG_LEVEL: 'silent',
+            },
+          },
+        ).then(
+          () => ({ code: 0, stderr: '' }),
+          (e: { code: number; stderr: string }) => e,
+        );
+
+        expect(failed.code).toBe(2);
+        expect(failed.stderr.trim()).toMatch(
+          /^error CONFIG_INVALID: --staging-database-url: the database is not migrated .*rule migrated-database\]$/,
+        );
+        expect(failed.stderr).not.toContain(emptyName);
+      } finally {
+        await admin.query(`DROP DATABASE IF EXISTS ${emptyName} WITH (FORCE)`);
+      }
+    });
   },
 );
