@@ -57,7 +57,17 @@ const STAGE_SECTIONS = [
   {
     stage: 'STAGING_ENFORCED',
     heading: 'Stage 1: Staging Enforcement',
-    gates: ['no_integration_required', 'all_v2', 'operations_succeed'],
+    // The spec's monitoring (no TenantViolationError) and acceptance
+    // (zero IntegrationRequiredError, all workers on V2, operations
+    // work), and the probe that shows enforcement live.
+    gates: [
+      'rollback.tenant_violation',
+      'no_integration_required',
+      'all_workers_v2',
+      'all_v2',
+      'operations_succeed',
+      'probe_blocked',
+    ],
   },
   {
     stage: 'PRODUCTION_SOFT_FAIL',

@@ -1,4 +1,5 @@
 import { expect, it } from 'vitest';
+import { readFile } from 'node:fs/promises';
 import { createLogger } from '../../src/logging/logger.js';
 import { RolloutController } from '../../src/rollout/controller.js';
 import { buildEvidence, evidenceMarkdown } from '../../src/rollout/evidence.js';
@@ -88,6 +89,46 @@ describeRollout(
           reportSha256: '0'.repeat(64),
         }),
       ).rejects.toMatchObject({ details: { field: 'role' } });
+    });
+  },
+  ['shared'],
+);
+
+describeRollout(
+  'rollout report covers the spec checklist',
+  (dbs) => {
+    it('has a line for every box and Stage 1 criterion', async () => {
+      const spec = await readFile(
+        new URL(
+          '../../docs/design/phase5-rollout-checklist.md',
+          import.meta.url,
+        ),
+        'utf8',
+      );
+      const boxes = spec.split('\n').filter((l) => l.startsWith('- [ ]'));
+      const { controller } = controllerOn(dbs());
+
+      const evidence = await buildEvidence(controller);
+
+      const prerequisites = evidence.sections
+        .filter((s) => s.heading.startsWith('Prerequisites'))
+        .flatMap((s) => s.lines);
+      expect(prerequisites).toHaveLength(boxes.length);
+      const stage1 = evidence.sections.find((s) =>
+        s.heading.startsWith('Stage 1'),
+      );
+      expect(stage1?.lines.map((l) => l.text)).toEqual([
+        'Entered STAGING_ENFORCED',
+        'rollback.tenant_violation',
+        'no_integration_required',
+        'all_workers_v2',
+        'all_v2',
+        'operations_succeed',
+        'probe_blocked',
+      ]);
+      expect(evidence.sections.map((s) => s.heading)).toContain(
+        'Success Criteria',
+      );
     });
   },
   ['shared'],
