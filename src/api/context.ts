@@ -27,7 +27,11 @@ export type ApiApp = Pick<TenantGate, 'db' | 'vault' | 'logger' | 'outbound'> &
       Partial<
         Pick<
           TenantGate['settings'],
-          'cis' | 'databaseUrl' | 'deployHook' | 'httpTimeoutMs'
+          | 'cis'
+          | 'databaseUrl'
+          | 'deployHook'
+          | 'httpTimeoutMs'
+          | 'environmentDatabases'
         >
       >;
     /**

@@ -1,3 +1,4 @@
+import { TenantGateError } from '../errors/tenantgate-error.js';
 import type { TenantGate } from '../app.js';
 import type { Settings } from '../config/settings.js';
 import type { RolloutController } from '../rollout/controller.js';
@@ -29,6 +30,20 @@ export interface RolloutWiring {
  */
 export function rolloutOf(app: ApiApp): RolloutWiring {
   if (app.rollout) return app.rollout;
+  const separate = separateDatabaseSetting(app);
+  if (separate !== undefined) {
+    // The platform's one database would be read and written for both
+    // environments: the wrong flags, the state out of production's.
+    const refuse = (): never => {
+      throw new TenantGateError(
+        'SERVICE_UNAVAILABLE',
+        `rollout: ${separate} is set and the API reads one database: ` +
+          'use `tenantgate rollout` with the same settings',
+        { field: separate, rule: 'one-database' },
+      );
+    };
+    return { controller: refuse, hook: refuse };
+  }
   return {
     // controllerOf reads the database, the vault (secret probe of the
     // audit), the account environment and the logger: all in ApiApp.
@@ -43,4 +58,20 @@ export function rolloutOf(app: ApiApp): RolloutWiring {
 /** The rollback service over the wiring's controller and hook. */
 export function rollbackOf(wiring: RolloutWiring): Rollback {
   return new Rollback(wiring.controller(), wiring.hook());
+}
+
+/**
+ * STAGING_DATABASE_URL or PRODUCTION_DATABASE_URL when either names a
+ * database other than the platform's own; undefined otherwise.
+ */
+function separateDatabaseSetting(app: ApiApp): string | undefined {
+  const own = app.settings.databaseUrl;
+  const urls = app.settings.environmentDatabases;
+  if (urls?.staging !== undefined && urls.staging !== own) {
+    return 'STAGING_DATABASE_URL';
+  }
+  if (urls?.production !== undefined && urls.production !== own) {
+    return 'PRODUCTION_DATABASE_URL';
+  }
+  return undefined;
 }

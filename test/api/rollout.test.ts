@@ -19,7 +19,7 @@ import {
   sourcesOf,
   type RolloutDatabases,
 } from '../rollout/support.js';
-import { expectProblem, useApi } from './api-fixture.js';
+import { apiAppOf, expectProblem, useApi } from './api-fixture.js';
 
 const ENFORCE = 'FF_ENFORCE_INTEGRATION_ACCOUNT';
 const COOLIFY_TOKEN = 'coolify-api-test-token-0123456789';
@@ -308,3 +308,36 @@ describeEachDatabase('HTTP API: rollout on the platform wiring', ({ db }) => {
     expect(rollback.body.rule).toBe('rollback-able');
   });
 });
+
+describeEachDatabase(
+  'HTTP API: rollout with a database per environment',
+  ({ db }) => {
+    const h = useApi(db, {}, (p) => ({
+      settings: {
+        ...apiAppOf(p).settings,
+        environmentDatabases: {
+          staging: 'postgres://postgres@127.0.0.1:5432/staging_elsewhere',
+          production: undefined,
+        },
+      },
+    }));
+
+    it('refuses rather than act on the wrong database', async () => {
+      for (const [method, path, body] of [
+        ['GET', '/v1/rollout', undefined],
+        ['POST', '/v1/rollout/advance', {}],
+        ['POST', '/v1/rollout/rollback', { reason: 'breach' }],
+      ] as const) {
+        const answer = await h().call(method, path, {
+          token: h().operatorToken,
+          body,
+        });
+        expectProblem(answer, 503, 'SERVICE_UNAVAILABLE');
+        expect(answer.body.rule).toBe('one-database');
+        expect(answer.text).not.toContain('staging_elsewhere');
+      }
+      const flags = await new FlagStore(h().platform.db).list();
+      expect(flags).toEqual([]);
+    });
+  },
+);
