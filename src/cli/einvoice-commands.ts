@@ -95,7 +95,11 @@ export function addEInvoiceLifecycleCommands(program: Command, act: Act): void {
       act(async (o) =>
         withApp(async (app) => {
           if (o.kind !== undefined && !isEInvoiceKind(o.kind)) {
-            throw invalidInput('kind', 'einvoice-kind', 'Unknown --kind');
+            throw invalidInput(
+              'kind',
+              'einvoice-kind',
+              `kind: '${o.kind}' is not an e-invoice kind`,
+            );
           }
           const result = await app.inbound.poll({
             companyId: o.company,

@@ -1,7 +1,8 @@
-import { CommanderError } from 'commander';
+import { CommanderError, type Command } from 'commander';
 import { exitCodeOf } from '../errors/catalogue.js';
 import { toTenantGateError } from '../errors/tenantgate-error.js';
 import { buildProgram } from './commands.js';
+import { messageForOperator } from './option-names.js';
 import { refuseSecretArguments } from './options.js';
 
 /**
@@ -15,11 +16,16 @@ async function main(argv: string[]): Promise<void> {
   const program = buildProgram((code) => {
     process.exitCode = code;
   });
+  // The command that ran: its options name the fields of its errors.
+  let ran: Command | undefined;
+  program.hook('preAction', (_, command) => {
+    ran = command;
+  });
   try {
     refuseSecretArguments(argv.slice(2));
     await program.parseAsync(argv);
   } catch (thrown) {
-    process.exitCode = report(thrown);
+    process.exitCode = report(thrown, ran);
   }
 }
 
@@ -36,15 +42,20 @@ function quietOnClosedPipe(): void {
   }
 }
 
-/** Prints what went wrong; returns the exit code. */
-function report(thrown: unknown): number {
+/**
+ * Prints what went wrong, naming the option of `command` the operator
+ * typed (`--env`) where the error names a field (`environment`);
+ * returns the exit code.
+ */
+function report(thrown: unknown, command?: Command): number {
   // Commander has printed its message already (help: exit 0).
   if (thrown instanceof CommanderError) return thrown.exitCode === 0 ? 0 : 2;
   const error = toTenantGateError(thrown);
   const d = error.details;
   const rule = d.rule === undefined ? '' : `, rule ${String(d.rule)}`;
   const where = d.field ? ` [field ${String(d.field)}${rule}]` : '';
-  console.error(`error ${error.code}: ${error.message}${where}`);
+  const message = messageForOperator(error, command);
+  console.error(`error ${error.code}: ${message}${where}`);
   if (error.code === 'INTERNAL' && thrown instanceof Error) {
     console.error(thrown.stack);
   }

@@ -282,6 +282,10 @@ async function withClient<T>(
       'url: give --url or TENANTGATE_F2_URL (or --sandbox)',
     );
   }
+  // Never quoted: a URL may carry credentials.
+  if (!URL.canParse(options.url)) {
+    throw invalidInput('url', 'url', 'url: not an absolute URL (https://…)');
+  }
   const client = new ReportingClient({
     url: options.url,
     ca: options.caFile

@@ -403,7 +403,7 @@ export function checkEnv(environment: string): DeploymentEnvironment {
   throw invalidInput(
     'environment',
     'deployment-environment',
-    'environment: use staging or production',
+    `environment: staging or production (got '${environment}')`,
   );
 }
 
@@ -452,7 +452,8 @@ function checkValue(target: Target, input: SetFlagInput): FlagValue {
     throw invalidInput(
       'cohort',
       'enforcement-flag-only',
-      `cohort: only ${COHORT_FLAG} rolls out to a cohort`,
+      'cohort: a cohort, an allow list or a deny list applies only to ' +
+        `the enforcement flag ${COHORT_FLAG}`,
     );
   }
   if (hasCohort && target.companyId !== '') {

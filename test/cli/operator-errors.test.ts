@@ -243,6 +243,28 @@ describe('tenantgate: operator mistakes exit 2 with INVALID_INPUT, before any da
     );
   });
 
+  it('names the option the operator typed, not the field behind it', async () => {
+    const create = ['accounts', 'create', '--company', 'co_x', '--kind', 'K'];
+    const [metrics, worker, secret, password] = await Promise.all([
+      tenantgate(['metrics', '--env', 'qa']),
+      tenantgate(['worker', '--only', 'bogus']),
+      tenantgate([...create, '--env', 'TEST']),
+      tenantgate([
+        ...['accounts', 'create-cis', '--company', 'co_x', '--env', 'TEST'],
+        ...['--p12', P12],
+      ]),
+    ]);
+
+    expectRefused(metrics, 'environment', 'deployment-environment');
+    expect(metrics.err).toContain("--env: staging or production (got 'qa')");
+    expectRefused(worker, 'only', 'capability');
+    expect(worker.err).toContain('--only: unknown capability bogus');
+    expectRefused(secret, 'secret', 'required');
+    expect(secret.err).toContain('INVALID_INPUT: --secret-file: give');
+    expectRefused(password, 'password', 'required');
+    expect(password.err).toContain('INVALID_INPUT: --password-file: give');
+  });
+
   it('refuses a guardrail path that does not exist, naming it', async () => {
     const missing = await tenantgate(['guardrail', MISSING]);
 
@@ -435,7 +457,7 @@ describe.skipIf(skip)(
       expect(othersAccount.err).toMatch(/^error TENANT_VIOLATION: /);
     });
 
-    it('flags set refuses an unknown company id in --company, --allow and --deny, naming it', async () => {
+    it('flags set refuses an unknown company id in --company, --allow and --deny, naming the option and the id', async () => {
       const known = await company('Flagged');
       const set = [
         ...['flags', 'set', 'FF_ENFORCE_INTEGRATION_ACCOUNT', 'off'],
@@ -449,11 +471,17 @@ describe.skipIf(skip)(
       ]);
 
       expect(override.err).toBe(
-        'error COMPANY_NOT_FOUND: companyId: no company nosuch-co' +
+        'error COMPANY_NOT_FOUND: --company: no company nosuch-co' +
           ' [field companyId, rule existing-company]\n',
       );
-      expect(allow.err).toContain('allowCompanyIds: no company nosuch-co');
-      expect(deny.err).toContain('denyCompanyIds: no company nosuch-co');
+      expect(allow.err).toBe(
+        'error COMPANY_NOT_FOUND: --allow: no company nosuch-co' +
+          ' [field allowCompanyIds, rule existing-company]\n',
+      );
+      expect(deny.err).toBe(
+        'error COMPANY_NOT_FOUND: --deny: no company nosuch-co' +
+          ' [field denyCompanyIds, rule existing-company]\n',
+      );
       for (const result of [override, allow, deny]) {
         expect(result.code).toBe(2);
         expect(result.err).not.toContain('undefined');
