@@ -388,15 +388,15 @@ function addRollbackCommands(rollout: Command, act: Act): void {
     .option('--once', 'one tick, then exit')
     .option(
       '--interval <ms>',
-      'between ticks',
+      'between ticks (default: TENANTGATE_ROLLOUT_WATCH_MS, 1000)',
       integerOption('--interval', { min: 100 }),
-      1000,
     )
     .option('--json', 'print the tick (criteria and decision) as JSON')
     .action(
-      act(async (o: { once?: boolean; interval: number; json?: boolean }) =>
+      act(async (o: { once?: boolean; interval?: number; json?: boolean }) =>
         withRollout(async (app, dbs) => {
           const rollback = rollbackOf(app, dbs);
+          const interval = o.interval ?? app.settings.rolloutWatchMs;
           for (;;) {
             const outcome = await rollback.watchOnce();
             if (outcome.action !== 'none' || o.once) {
@@ -404,7 +404,7 @@ function addRollbackCommands(rollout: Command, act: Act): void {
               else printWatch(outcome);
               return outcome.action === 'none' ? 0 : 1;
             }
-            await new Promise((r) => setTimeout(r, o.interval));
+            await new Promise((r) => setTimeout(r, interval));
           }
         }),
       ),

@@ -22,7 +22,8 @@ export function addWorkerCommands(program: Command, act: Act): void {
     .command('worker')
     .description(
       'run the pg-boss worker: fiscal queue, inbox polling, reporting, ' +
-        'reconciliation and status sweeps, daily checks, ledger, probe',
+        'reconciliation and status sweeps, daily checks, ledger, probe, ' +
+        'rollout watch (automatic rollback)',
     )
     .option(
       '--only <list>',
@@ -126,6 +127,7 @@ function printCapabilities(capabilities: readonly CapabilityPlan[]): void {
       ? [
           ...c.queues.map((q) => `${q} (queued jobs)`),
           ...c.schedules.map((s) => `${s.queue} ${s.cron}`),
+          ...(c.loops ?? []).map((l) => `${l.name} every ${l.everyMs} ms`),
         ].join(', ')
       : c.reason;
     const name = c.capability.padEnd(width);

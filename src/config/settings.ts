@@ -63,6 +63,7 @@ const settingsSchema = z.object({
   TENANTGATE_RECONCILE_CRON: cron.default('*/5 * * * *'),
   TENANTGATE_STATUS_CRON: cron.default('*/15 * * * *'),
   TENANTGATE_HEARTBEAT_MS: z.coerce.number().int().min(100).default(10000),
+  TENANTGATE_ROLLOUT_WATCH_MS: z.coerce.number().int().min(100).default(1000),
   TENANTGATE_PROBE_LEGACY_COMPANY: z.string().min(1).optional(),
   TENANTGATE_PROBE_V2_COMPANY: z.string().min(1).optional(),
   STAGING_DATABASE_URL: postgresUrl.optional(),
@@ -160,6 +161,12 @@ export interface Settings {
    * 10 000 ms; a process silent for three beats is presumed gone.
    */
   heartbeatMs: number;
+  /**
+   * Between two ticks of the rollout watch (the rollback criteria of an
+   * enforcing stage), in `tenantgate worker` and the default of
+   * `rollout watch --interval`. Default 1000 ms, at least 100.
+   */
+  rolloutWatchMs: number;
   /**
    * The probe companies of this environment: one with only a legacy
    * ePoslovanje key, one with an ePoslovanje account. Default unset:
@@ -259,6 +266,7 @@ export function loadSettings(
       status: s.TENANTGATE_STATUS_CRON,
     },
     heartbeatMs: s.TENANTGATE_HEARTBEAT_MS,
+    rolloutWatchMs: s.TENANTGATE_ROLLOUT_WATCH_MS,
     probe:
       s.TENANTGATE_PROBE_LEGACY_COMPANY && s.TENANTGATE_PROBE_V2_COMPANY
         ? {

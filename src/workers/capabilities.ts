@@ -12,7 +12,10 @@ import { invalidInput } from '../errors/tenantgate-error.js';
  * - `status`: SENT → DELIVERED / ACCEPTED / REJECTED from status APIs;
  * - `checks`: the daily invariants and audit;
  * - `ledger`: hourly rollups and retention;
- * - `probe`: the rollout probe (needs the probe companies).
+ * - `probe`: the rollout probe (needs the probe companies);
+ * - `rollout-watch`: the rollback criteria of an enforcing stage,
+ *   checked every TENANTGATE_ROLLOUT_WATCH_MS; a breach rolls back
+ *   (as `tenantgate rollout watch` does, with the same deploy hook).
  */
 export const WORKER_CAPABILITIES = [
   'fiscal',
@@ -23,6 +26,7 @@ export const WORKER_CAPABILITIES = [
   'checks',
   'ledger',
   'probe',
+  'rollout-watch',
 ] as const;
 export type WorkerCapability = (typeof WORKER_CAPABILITIES)[number];
 

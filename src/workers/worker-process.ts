@@ -38,7 +38,14 @@ import {
   REPORTING_SWEEP_QUEUE,
   startReportingWorker,
 } from '../reporting/reporting-worker.js';
-import { probeOf } from '../rollout/platform.js';
+import { hookFromSettings, type DeployHook } from '../rollout/deploy-hooks.js';
+import {
+  controllerOf,
+  openEnvironmentDatabases,
+  probeOf,
+} from '../rollout/platform.js';
+import { Rollback } from '../rollout/rollback.js';
+import { startWatchLoop } from '../rollout/watch-loop.js';
 import {
   selectedCapabilities,
   WORKER_CAPABILITIES,
@@ -73,7 +80,18 @@ export interface CapabilityPlan {
   queues: string[];
   /** Queues worked on a cron (time zone: the worker's, see `tz`). */
   schedules: { queue: string; cron: string }[];
+  /** Run in this process on an interval (not through pg-boss). */
+  loops?: Loop[];
 }
+
+/** A task every worker process runs itself, every `everyMs`. */
+export interface Loop {
+  name: string;
+  everyMs: number;
+}
+
+/** The loop of the `rollout-watch` capability. */
+export const ROLLOUT_WATCH_LOOP = 'rollout-watch';
 
 /** A running `tenantgate worker`. */
 export interface WorkerProcess {
@@ -117,7 +135,7 @@ interface Started {
   /** Stops taking jobs (before pg-boss stops). */
   stop: () => Promise<void>;
   /** Releases what the running jobs used (after pg-boss stopped). */
-  close?: () => void;
+  close?: () => void | Promise<void>;
 }
 
 /** A capability that can run here, or the setting it lacks. */
@@ -126,6 +144,7 @@ type CapabilityDef =
   | {
       queues: string[];
       schedules: ScheduleDef[];
+      loops?: Loop[];
       start?: (
         boss: PgBoss,
         pollingIntervalSeconds?: number,
@@ -166,9 +185,10 @@ export function assertWorkerDatabase(
  * The worker process: pg-boss on the platform's PostgreSQL and every
  * selected capability that is configured (WORKER_CAPABILITIES): the
  * fiscal queue, inbox polling, Fiskalizacija 2.0 reporting, the
- * reconciliation and status sweeps, the daily checks, the ledger and
- * the probe. Logs what it runs (`worker.started`) and each capability
- * left off with the reason (`worker.capability_off`). pg-boss needs
+ * reconciliation and status sweeps, the daily checks, the ledger, the
+ * probe and the rollout watch. Logs what it runs (`worker.started`)
+ * and each capability left off with the reason
+ * (`worker.capability_off`). pg-boss needs
  * PostgreSQL: on the embedded database, without `boss`, this refuses
  * with CONFIG_INVALID.
  */
@@ -190,7 +210,7 @@ export async function startWorkerProcess(
   const stop = async () => {
     for (const s of running.stops.splice(0)) await s();
     await boss.stop({ graceful: true, wait: true, timeout: 10_000 });
-    for (const close of running.closes.splice(0)) close();
+    for (const close of running.closes.splice(0)) await close();
   };
   let jobs: ScheduledJob[];
   try {
@@ -222,7 +242,7 @@ export async function startWorkerProcess(
 /** What to stop before pg-boss stops, and to close after. */
 interface Running {
   stops: (() => Promise<void>)[];
-  closes: (() => void)[];
+  closes: (() => void | Promise<void>)[];
 }
 
 /**
@@ -310,6 +330,7 @@ function definedCapabilities(
       on: true,
       queues: def.queues,
       schedules: def.schedules.map(({ queue, cron }) => ({ queue, cron })),
+      ...(def.loops ? { loops: def.loops } : {}),
     };
     return { plan, def };
   });
@@ -354,7 +375,46 @@ function capabilityDef(
         ? jobCapability(probe)
         : { missing: 'TENANTGATE_PROBE_*_COMPANY' };
     }
+    case 'rollout-watch':
+      return rolloutWatchCapability(app);
   }
+}
+
+/**
+ * The rollout watch: every TENANTGATE_ROLLOUT_WATCH_MS, the tick of
+ * `tenantgate rollout watch` over each environment's database
+ * (STAGING_DATABASE_URL, PRODUCTION_DATABASE_URL; unset: the
+ * platform's) with the deploy hook of the settings. Every worker
+ * process ticks: stage changes run one at a time (RolloutStore), so
+ * one breach rolls back once. Off, naming the setting, when the deploy
+ * hook lacks one.
+ */
+function rolloutWatchCapability(app: TenantGate): CapabilityDef {
+  let hook: DeployHook;
+  try {
+    hook = hookFromSettings(app.settings);
+  } catch (error) {
+    const field = error instanceof TenantGateError && error.details?.field;
+    if (typeof field !== 'string') throw error;
+    return { missing: field };
+  }
+  const everyMs = app.settings.rolloutWatchMs;
+  const urls = app.settings.environmentDatabases;
+  return {
+    queues: [],
+    schedules: [],
+    loops: [{ name: ROLLOUT_WATCH_LOOP, everyMs }],
+    start: async () => {
+      const dbs = await openEnvironmentDatabases(app, urls);
+      const rollback = new Rollback(controllerOf(app, dbs), hook);
+      const loop = startWatchLoop(
+        () => rollback.watchOnce(),
+        app.logger.child({ worker: ROLLOUT_WATCH_LOOP }),
+        { intervalMs: everyMs },
+      );
+      return { stop: () => loop.stop(), close: () => dbs.close() };
+    },
+  };
 }
 
 /** The fiscal queue and its requeue sweep, where CIS is configured. */
@@ -523,6 +583,9 @@ function logPlan(
     fiscal: capabilities.some((c) => c.capability === 'fiscal' && c.on),
     queues: capabilities.flatMap((c) => c.queues),
     scheduled: jobs.map((j) => `${j.queue} ${j.cron}`),
+    loops: capabilities
+      .flatMap((c) => c.loops ?? [])
+      .map((l) => `${l.name} every ${l.everyMs} ms`),
     tz,
   });
 }

@@ -81,6 +81,7 @@ describe('tenantgate worker: what it runs', () => {
       ['checks', true, undefined],
       ['ledger', true, undefined],
       ['probe', false, 'TENANTGATE_PROBE_*_COMPANY not set'],
+      ['rollout-watch', true, undefined],
     ]);
     expect(plan.flatMap((c) => c.schedules)).toEqual([
       { queue: INBOUND_SCHEDULE_QUEUE, cron: '*/5 * * * *' },
@@ -123,7 +124,7 @@ describe('tenantgate worker: what it runs', () => {
     ).toEqual(['inbound', 'reconcile']);
     expect(
       on({ without: parseCapabilities('checks,ledger', 'without') }),
-    ).toEqual(['inbound', 'reconcile', 'status']);
+    ).toEqual(['inbound', 'reconcile', 'status', 'rollout-watch']);
     expect(
       planWorker(appWith(), { without: ['status'] }).find(
         (c) => c.capability === 'status',
@@ -329,8 +330,10 @@ describe.each(backends)(
           'status',
           'checks',
           'ledger',
+          'rollout-watch',
         ],
         queues: [INBOUND_QUEUE, REPORTING_QUEUE],
+        loops: ['rollout-watch every 1000 ms'],
       });
       expect(
         logs
@@ -565,11 +568,12 @@ async function reportsOf(db: Database, companyId: string) {
     const lines = out.split('\n');
     expect(lines).toEqual(
       expect.arrayContaining([
-        'worker: fiscal    off TENANTGATE_CIS_URL not set',
-        'worker: inbound   off not selected',
-        'worker: reporting off TENANTGATE_F2_URL not set',
-        `worker: reconcile on  ${RECONCILE_QUEUE} */5 * * * *`,
-        'worker: status    off not selected',
+        'worker: fiscal        off TENANTGATE_CIS_URL not set',
+        'worker: inbound       off not selected',
+        'worker: reporting     off TENANTGATE_F2_URL not set',
+        `worker: reconcile     on  ${RECONCILE_QUEUE} */5 * * * *`,
+        'worker: status        off not selected',
+        'worker: rollout-watch on  rollout-watch every 1000 ms',
         'worker: running, crons in Europe/Zagreb (Ctrl-C or SIGTERM stops it)',
         'worker: stopped',
       ]),
