@@ -4,13 +4,12 @@ import type { Command } from 'commander';
 import { FLAG_NAMES, loadSettings } from '../config/settings.js';
 import type { Database } from '../db/database.js';
 import { openDatabase } from '../db/open.js';
-import {
-  checkEnv,
-  FlagStore,
-  type FlagChange,
-  type SetFlagInput,
-} from '../flags/flag-store.js';
+import { checkEnv, FlagStore, type FlagChange } from '../flags/flag-store.js';
 import { effectiveValue, type FlagValue } from '../flags/flag-value.js';
+import {
+  setOperatorFlag,
+  type OperatorFlagChange,
+} from '../rollout/enforcement-owner.js';
 import { parseOnOff, printJson, printTable } from './io.js';
 import { integerOption } from './options.js';
 
@@ -57,12 +56,17 @@ export function addFlagCommands(program: Command, act: Act): void {
     )
     .option('--allow <ids>', 'enforcement flag: comma-separated company ids')
     .option('--deny <ids>', 'enforcement flag: comma-separated company ids')
+    .option(
+      '--override-rollout',
+      'enforcement flag: switch on although the rollout stage does not ' +
+        '(emergencies, tests; recorded in the history)',
+    )
     .option('--actor <name>', 'who (default: user@host)')
     .option('--json', 'print JSON')
     .action(
       act(async (flag: string, onOff: string, o) =>
-        withStore(async (store) => {
-          const change = await store.set(setInput(flag, onOff, o));
+        withStore(async (_store, db) => {
+          const change = await setOperatorFlag(db, setInput(flag, onOff, o));
           printChange(change, o.json);
         }),
       ),
@@ -152,7 +156,7 @@ function setInput(
   flag: string,
   onOff: string,
   o: Record<string, string | number | boolean | undefined>,
-): SetFlagInput {
+): OperatorFlagChange {
   return {
     flag,
     environment: String(o.env),
@@ -163,6 +167,7 @@ function setInput(
     denyCompanyIds: idList(o.deny),
     actor: o.actor === undefined ? defaultActor() : String(o.actor),
     reason: o.reason === undefined ? '' : String(o.reason),
+    overrideRollout: o.overrideRollout === true,
   };
 }
 

@@ -290,6 +290,14 @@ export const ERROR_CATALOGUE = {
     description:
       "The step does not apply to the rollout's current stage (advance while PAUSED, resume when not paused, rollback at LEGACY, advance past COMPLETE); `rule` names the condition.",
   },
+  ENFORCEMENT_OWNED_BY_ROLLOUT: {
+    name: 'EnforcementOwnedByRolloutError',
+    severity: 'P2',
+    retryable: false,
+    layer: 'input',
+    description:
+      "An operator switched FF_ENFORCE_INTEGRATION_ACCOUNT on (environment-wide, a cohort, an allow list or a company override) in an environment where the rollout's current stage does not enforce (staging before STAGING_ENFORCED, production before PRODUCTION_ENFORCED, any environment when ROLLED_BACK): `tenantgate rollout advance` switches it on when the gates pass. Nothing is written; switching off is never refused; `--override-rollout` (API: `overrideRollout`) allows it and records the override in the flag history.",
+  },
   REPORT_REJECTED: {
     name: 'ReportRejectedError',
     severity: 'P1',

@@ -132,8 +132,19 @@ export class FlagStore {
   }
 
   /**
+   * Refuses a change `set` would refuse on its input alone (flag,
+   * environment, author, value), without touching the database.
+   */
+  check(input: SetFlagInput): void {
+    checkValue(checkTarget(input), input);
+    checkAuthor(input);
+  }
+
+  /**
    * Sets a value and appends its change, in one transaction. Refused
-   * without an actor and a reason.
+   * without an actor and a reason. Unguarded: operators change flags
+   * through `setOperatorFlag` (src/rollout/enforcement-owner.ts), which
+   * leaves switching enforcement on to the rollout controller.
    */
   async set(input: SetFlagInput): Promise<FlagChange> {
     const target = checkTarget(input);

@@ -69,7 +69,11 @@ describe('operator dashboard in a browser, on the demo platform', () => {
     await sendOnePerTenant();
     await call(api.url, 'PUT', `/v1/flags/${ENFORCE}`, {
       token,
-      body: { enabled: true, reason: 'stage 3: enforcement' },
+      body: {
+        enabled: true,
+        reason: 'stage 3: enforcement',
+        overrideRollout: true,
+      },
     });
 
     browser = await chromium.launch({

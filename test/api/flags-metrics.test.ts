@@ -19,14 +19,14 @@ describeEachDatabase('HTTP API flags and metrics', ({ db }) => {
       const token = h().operatorToken;
       const on = await h().call('PUT', `/v1/flags/${ENFORCE}`, {
         token,
-        body: { enabled: true, reason: 'stage 3 entry' },
+        body: { enabled: true, reason: 'stage 3 entry', overrideRollout: true },
       });
       expect(on.status).toBe(200);
       expect(on.body).toMatchObject({
         flag: ENFORCE,
         environment: 'staging',
         actor: `operator-key:${h().operatorKeyId}`,
-        reason: 'stage 3 entry',
+        reason: 'rollout overridden at LEGACY: stage 3 entry',
         newValue: { enabled: true },
       });
       const off = await h().call('PUT', `/v1/flags/${ENFORCE}`, {
@@ -46,8 +46,37 @@ describeEachDatabase('HTTP API flags and metrics', ({ db }) => {
       );
       expect(history.body.map((c: { reason: string }) => c.reason)).toEqual([
         'rollback: error rate',
-        'stage 3 entry',
+        'rollout overridden at LEGACY: stage 3 entry',
       ]);
+    });
+
+    it('refuses enforcement on outside the rollout with 409, naming the stage and the command; off passes', async () => {
+      const token = h().operatorToken;
+      const refused = await h().call('PUT', `/v1/flags/${ENFORCE}`, {
+        token,
+        body: {
+          enabled: true,
+          reason: 'skip the gates',
+          environment: 'production',
+        },
+      });
+      expect(refused.status).toBe(409);
+      expect(refused.headers.get('content-type')).toContain(
+        'application/problem+json',
+      );
+      expect(refused.body).toMatchObject({
+        code: 'ENFORCEMENT_OWNED_BY_ROLLOUT',
+        field: 'enabled',
+        rule: 'rollout-owns-enforcement',
+      });
+      expect(refused.body.detail).toContain(`${ENFORCE}: on in production`);
+      expect(refused.body.detail).toContain('LEGACY');
+      expect(refused.body.detail).toContain('tenantgate rollout advance');
+      const off = await h().call('PUT', `/v1/flags/${ENFORCE}`, {
+        token,
+        body: { enabled: false, reason: 'safe', environment: 'production' },
+      });
+      expect(off.status).toBe(200);
     });
 
     it('refuses a change without a reason, naming the field', async () => {

@@ -73,6 +73,39 @@ describe.skipIf(skip)(
       expect(JSON.parse(history.out)).toHaveLength(1);
     });
 
+    it('refuses enforcement on outside the rollout (exit 2, naming the stage and the command); --override-rollout sets it and says so in the history; off always passes', () => {
+      const on = [
+        ...['flags', 'set', 'FF_ENFORCE_INTEGRATION_ACCOUNT', 'on'],
+        ...['--env', 'production', '--reason', 'skip the gates'],
+      ];
+      const refused = tenantgate(...on);
+      expect(refused.code).toBe(2);
+      expect(refused.err).toMatch(
+        /^error ENFORCEMENT_OWNED_BY_ROLLOUT: FF_ENFORCE_INTEGRATION_ACCOUNT: on in production /,
+      );
+      expect(refused.err).toContain('the rollout is at LEGACY');
+      expect(refused.err).toContain('`tenantgate rollout advance`');
+      expect(refused.err).toContain(
+        '[field enabled, rule rollout-owns-enforcement]',
+      );
+      expect(refused.err).not.toMatch(/^\s+at /m);
+
+      const forced = tenantgate(...on, '--override-rollout', '--json');
+      expect(forced.code).toBe(0);
+      expect(JSON.parse(forced.out)).toMatchObject({
+        environment: 'production',
+        reason: 'rollout overridden at LEGACY: skip the gates',
+        newValue: { enabled: true },
+      });
+
+      const off = tenantgate(
+        ...['flags', 'set', 'FF_ENFORCE_INTEGRATION_ACCOUNT', 'off'],
+        ...['--env', 'production', '--reason', 'back off', '--json'],
+      );
+      expect(off.code).toBe(0);
+      expect(JSON.parse(off.out).reason).toBe('back off');
+    });
+
     it('prints an empty window as no data', () => {
       const metrics = tenantgate('metrics', '--json', '--since', '1h');
       expect(metrics.code).toBe(0);

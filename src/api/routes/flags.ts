@@ -1,5 +1,6 @@
 import { FLAG_NAMES } from '../../config/settings.js';
 import { FlagStore } from '../../flags/flag-store.js';
+import { setOperatorFlag } from '../../rollout/enforcement-owner.js';
 import { requireOperator } from '../auth.js';
 import type { ApiRoutes } from '../context.js';
 import { problemResponses } from '../schemas.js';
@@ -56,6 +57,7 @@ interface SetBody {
   cohortPercent?: number | null;
   allowCompanyIds?: string[];
   denyCompanyIds?: string[];
+  overrideRollout?: boolean;
 }
 
 /**
@@ -136,6 +138,14 @@ export const flagRoutes: ApiRoutes = (server, ctx) => {
             companyId: { type: 'string', minLength: 1 },
             reason: { type: 'string', minLength: 1, maxLength: 1000 },
             ...valueProperties,
+            overrideRollout: {
+              type: 'boolean',
+              description:
+                'Switch FF_ENFORCE_INTEGRATION_ACCOUNT on although the ' +
+                "rollout's stage does not enforce in the environment " +
+                '(otherwise 409 ENFORCEMENT_OWNED_BY_ROLLOUT); recorded ' +
+                'in the reason. Default false.',
+            },
           },
           required: ['enabled', 'reason'],
         },
@@ -145,7 +155,7 @@ export const flagRoutes: ApiRoutes = (server, ctx) => {
     async (request) => {
       const principal = request.principal;
       const actor = `operator-key:${principal?.keyId ?? 'unknown'}`;
-      const change = await store.set({
+      const change = await setOperatorFlag(ctx.app.db, {
         ...request.body,
         flag: request.params.flag,
         environment: request.body.environment ?? defaultEnv(),
@@ -157,6 +167,7 @@ export const flagRoutes: ApiRoutes = (server, ctx) => {
         environment: change.environment,
         companyId: change.companyId,
         actor,
+        overrideRollout: request.body.overrideRollout === true,
       });
       return change;
     },
