@@ -39,12 +39,25 @@ const stateProperties = {
   updatedBy: str,
 };
 
+/** One readiness-style check (e.g. `rollback.verified`). */
+export const checkSchema = record({
+  id: str,
+  section: str,
+  environment: { type: ['string', 'null'] },
+  title: str,
+  status: { type: 'string', enum: ['READY', 'NOT_READY', 'INCONCLUSIVE'] },
+  numbers: anyObject,
+  threshold: str,
+  samples: { type: 'array', items: str },
+});
+
 export const rolloutStatusSchema = record({
   ...stateProperties,
   next: nullableStage,
   gates: { type: 'array', items: gateSchema },
   canAdvance: bool,
   approvalNeeded: bool,
+  rollbackVerification: { anyOf: [{ type: 'null' }, checkSchema] },
 });
 
 export const transitionSchema = record({

@@ -11,7 +11,12 @@ import {
   readinessOf,
   type EnvironmentDatabases,
 } from '../rollout/platform.js';
-import { formatReadiness } from '../rollout/checklist.js';
+import {
+  formatNumbers,
+  formatReadiness,
+  statusLabel,
+} from '../rollout/checklist.js';
+import type { ReadinessCheck } from '../rollout/checks.js';
 import { hookFromSettings } from '../rollout/deploy-hooks.js';
 import { buildEvidence, evidenceMarkdown } from '../rollout/evidence.js';
 import { compressedRollout } from '../rollout/demo.js';
@@ -44,6 +49,15 @@ function printGates(gates: GateResult[]): void {
       status: g.status,
       numbers: g.numbers,
     })),
+  );
+}
+
+/** One check: status, id, environment, figures, rule and samples. */
+function checkLine(c: ReadinessCheck): string {
+  return (
+    `${statusLabel(c.status)} ${c.id} ${c.environment ?? ''}: ` +
+    `${formatNumbers(c.numbers)} (${c.threshold})` +
+    (c.samples.length > 0 ? `\n  samples: ${c.samples.join('\n  ')}` : '')
   );
 }
 
@@ -121,6 +135,9 @@ function addStageCommands(rollout: Command, act: Act): void {
                 (status.approvalNeeded ? ' (needs --approve NAME)' : ''),
             );
             printGates(status.gates);
+            if (status.rollbackVerification) {
+              console.log(checkLine(status.rollbackVerification));
+            }
           }
           return o.wait && !status.canAdvance ? 1 : 0;
         }),

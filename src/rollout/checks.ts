@@ -26,7 +26,7 @@ export const PREREQUISITE_FLAGS: readonly FlagName[] = [
  */
 export type ReadinessStatus = 'READY' | 'NOT_READY' | 'INCONCLUSIVE';
 
-export type CheckSection = 'database' | 'flags' | 'metrics';
+export type CheckSection = 'database' | 'flags' | 'metrics' | 'rollback';
 
 /** One readiness question and its answer. */
 export interface ReadinessCheck {

@@ -20,10 +20,12 @@ import {
 } from './acceptance.js';
 import {
   evaluateReadiness,
+  type ReadinessCheck,
   type ReadinessOptions,
   type ReadinessReport,
   type ReadinessSources,
 } from './checks.js';
+import { ROLLBACK_VERIFY_DEFAULTS, verifyRollback } from './rollback-verify.js';
 import {
   RolloutStore,
   type GateResult,
@@ -33,6 +35,7 @@ import {
 import {
   ENFORCEMENT_ON_ENTRY,
   NEXT_STAGE,
+  WATCHED_ENVIRONMENT,
   type ForwardStage,
   type Stage,
 } from './stages.js';
@@ -55,6 +58,12 @@ export interface RolloutConfig {
    * older than this. Default 30 000 ms (three 10 s beats).
    */
   workerStaleMs: number;
+  /**
+   * Legitimate operations since a rollback that `rollback.verified`
+   * needs before it can be READY (its success rate is
+   * `acceptance.minSuccessRate`). Default 50.
+   */
+  rollbackVerifyMinOperations: number;
 }
 
 export const ROLLOUT_DEFAULTS: RolloutConfig = {
@@ -64,6 +73,7 @@ export const ROLLOUT_DEFAULTS: RolloutConfig = {
   acceptance: ACCEPTANCE_DEFAULTS,
   readiness: {},
   workerStaleMs: 30_000,
+  rollbackVerifyMinOperations: ROLLBACK_VERIFY_DEFAULTS.minOperations,
 };
 
 /** What the controller needs; the clock is injected for tests. */
@@ -106,6 +116,11 @@ export interface RolloutStatus extends RolloutState {
   /** True when the next step's gates all pass. */
   canAdvance: boolean;
   approvalNeeded: boolean;
+  /**
+   * At ROLLED_BACK: `rollback.verified` since the rollback (V1 in use
+   * again, operations resume); null at any other stage.
+   */
+  rollbackVerification: ReadinessCheck | null;
 }
 
 /**
@@ -139,7 +154,42 @@ export class RolloutController {
       gates,
       canAdvance: next !== null && gates.every((g) => g.status === 'PASS'),
       approvalNeeded: next !== null && this.config.approvals.includes(next),
+      rollbackVerification: await this.rollbackVerification(state, now),
     };
+  }
+
+  /**
+   * `rollback.verified` over the ledger of the environment rolled back,
+   * from the rollback (the start of ROLLED_BACK) to `until`; null when
+   * the rollout is not ROLLED_BACK.
+   */
+  async rollbackVerification(
+    state: RolloutState,
+    until: Date,
+  ): Promise<ReadinessCheck | null> {
+    if (state.stage !== 'ROLLED_BACK' || state.heldStage === null) {
+      return null;
+    }
+    const env = WATCHED_ENVIRONMENT[state.heldStage];
+    if (env === null) return null;
+    return this.verifyRollbackIn(env, state.stageStartedAt, until);
+  }
+
+  /** `rollback.verified` in one environment over [since, until]. */
+  async verifyRollbackIn(
+    environment: DeploymentEnvironment,
+    since: Date,
+    until: Date,
+  ): Promise<ReadinessCheck> {
+    return verifyRollback(
+      this.deps.databases[environment],
+      environment,
+      { since, until },
+      {
+        minOperations: this.config.rollbackVerifyMinOperations,
+        minSuccessRate: this.config.acceptance.minSuccessRate,
+      },
+    );
   }
 
   /**

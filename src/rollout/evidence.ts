@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { FlagStore } from '../flags/flag-store.js';
+import type { DeploymentEnvironment } from '../flags/flag-value.js';
 import {
   fillPrerequisites,
   formatNumbers,
@@ -118,7 +119,7 @@ export async function buildEvidence(
   }
   sections.push({
     heading: 'Rollback Plan',
-    lines: rollbackLines(transitions),
+    lines: await rollbackLines(controller, transitions, now),
   });
   sections.push({
     heading: 'Success Criteria',
@@ -189,7 +190,16 @@ function gateLine(
   };
 }
 
-function rollbackLines(transitions: Transition[]): EvidenceLine[] {
+/**
+ * Each rollback (its steps, timed), then the spec's "Verify rollback"
+ * over the ledger from it to the next transition (or now): ticked only
+ * when `rollback.verified` is READY.
+ */
+async function rollbackLines(
+  controller: RolloutController,
+  transitions: Transition[],
+  now: Date,
+): Promise<EvidenceLine[]> {
   const rollbacks = transitions.filter((t) => t.action === 'rollback');
   if (rollbacks.length === 0) {
     return [
@@ -202,23 +212,71 @@ function rollbackLines(transitions: Transition[]): EvidenceLine[] {
       },
     ];
   }
-  return rollbacks.map((t) => {
-    const d = t.details as { trigger?: string; flagOffMs?: number };
-    const steps = (t.details.steps ?? []) as {
-      step: string;
-      ok: boolean;
-      durationMs: number;
-    }[];
+  const lines: EvidenceLine[] = [];
+  for (const t of rollbacks) {
+    lines.push(rollbackLine(t));
+    const after = transitions[transitions.indexOf(t) + 1];
+    lines.push(await verifyLine(controller, t, after?.at ?? now));
+  }
+  return lines;
+}
+
+function rollbackLine(t: Transition): EvidenceLine {
+  const d = t.details as { trigger?: string; flagOffMs?: number };
+  const steps = (t.details.steps ?? []) as {
+    step: string;
+    ok: boolean;
+    durationMs: number;
+  }[];
+  return {
+    text: `Rollback from ${t.fromStage} (${d.trigger ?? 'manual'})`,
+    ticked: steps.every((s) => s.ok),
+    status: steps.every((s) => s.ok) ? 'DONE' : 'STEP FAILED',
+    figures: steps
+      .map((s) => `${s.step} ${s.ok ? 'ok' : 'FAILED'} ${s.durationMs} ms`)
+      .join('; '),
+    at: t.at.toISOString(),
+  };
+}
+
+async function verifyLine(
+  controller: RolloutController,
+  rollback: Transition,
+  until: Date,
+): Promise<EvidenceLine> {
+  const text = 'Verify rollback: V1 in use again, operations resume';
+  const environment = rolledBackEnvironment(rollback);
+  if (environment === null) {
     return {
-      text: `Rollback from ${t.fromStage} (${d.trigger ?? 'manual'})`,
-      ticked: steps.every((s) => s.ok),
-      status: steps.every((s) => s.ok) ? 'DONE' : 'STEP FAILED',
-      figures: steps
-        .map((s) => `${s.step} ${s.ok ? 'ok' : 'FAILED'} ${s.durationMs} ms`)
-        .join('; '),
-      at: t.at.toISOString(),
+      text,
+      ticked: false,
+      status: 'NOT EVALUATED',
+      figures: '',
+      at: null,
     };
-  });
+  }
+  const c = await controller.verifyRollbackIn(environment, rollback.at, until);
+  return {
+    text,
+    ticked: c.status === 'READY',
+    status: statusLabel(c.status),
+    figures:
+      `${c.id} ${environment}: ${formatNumbers(c.numbers)} ` +
+      `(${c.threshold})` +
+      (c.samples.length > 0 ? ` samples: ${c.samples.join('; ')}` : ''),
+    at: until.toISOString(),
+  };
+}
+
+/** The environment a rollback switched off, from its flag step. */
+function rolledBackEnvironment(t: Transition): DeploymentEnvironment | null {
+  const steps = (t.details.steps ?? []) as {
+    step?: string;
+    details?: { environment?: unknown };
+  }[];
+  const env = steps.find((s) => s.step === 'flag_store.enforcement_off')
+    ?.details?.environment;
+  return env === 'staging' || env === 'production' ? env : null;
 }
 
 async function successLines(

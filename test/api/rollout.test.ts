@@ -102,6 +102,7 @@ describeEachDatabase('HTTP API: rollout', ({ db, backend }) => {
         next: 'STAGING_ENFORCED',
         canAdvance: false,
         approvalNeeded: false,
+        rollbackVerification: null,
       });
       expect(status.body.gates.length).toBeGreaterThan(0);
       for (const gate of status.body.gates) {
@@ -218,7 +219,16 @@ describeEachDatabase('HTTP API: rollout', ({ db, backend }) => {
       expect(steps.every((s) => s.ok)).toBe(true);
       expect(answer.text).not.toContain(COOLIFY_TOKEN);
       expect(await enforcement()).toBe(false);
-      expect((await op('GET', '/v1/rollout')).body.stage).toBe('ROLLED_BACK');
+      const status = (await op('GET', '/v1/rollout')).body;
+      expect(status.stage).toBe('ROLLED_BACK');
+      // No operations since the rollback: too few to verify it.
+      expect(status.rollbackVerification).toMatchObject({
+        id: 'rollback.verified',
+        environment: 'staging',
+        status: 'INCONCLUSIVE',
+        numbers: { sampleSize: 0, integrationRequired: 0 },
+        samples: [],
+      });
 
       const transitions = await op('GET', '/v1/rollout/transitions');
       expect(transitions.body.map((t: { action: string }) => t.action)).toEqual(
@@ -237,6 +247,11 @@ describeEachDatabase('HTTP API: rollout', ({ db, backend }) => {
         (s: { heading: string }) => s.heading === 'Rollback Plan',
       );
       expect(rollback.lines[0].text).toContain('STAGING_ENFORCED');
+      expect(rollback.lines[1]).toMatchObject({
+        text: 'Verify rollback: V1 in use again, operations resume',
+        ticked: false,
+        status: 'INCONCLUSIVE',
+      });
 
       const md = await op('GET', '/v1/rollout/report?format=markdown');
       expect(md.status).toBe(200);

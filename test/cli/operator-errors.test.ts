@@ -578,6 +578,50 @@ describe.skipIf(skip)(
         'co_staging_only',
       );
     });
+
+    it('rollout status shows rollback.verified after a rollback, as text and JSON', async () => {
+      const rolledBackAt = new Date(Date.now() - 10_000);
+      await production?.db.transaction(operator, (tx) =>
+        tx.query(
+          `INSERT INTO "Rollout" (id, stage, "heldStage", "stageStartedAt",
+             "updatedAt", "updatedBy")
+           VALUES (1, 'ROLLED_BACK', 'PRODUCTION_ENFORCED', $1, $1, 'test')
+           ON CONFLICT (id) DO UPDATE SET stage = EXCLUDED.stage,
+             "heldStage" = EXCLUDED."heldStage",
+             "stageStartedAt" = EXCLUDED."stageStartedAt"`,
+          [rolledBackAt],
+        ),
+      );
+      await insertEvents(production?.db as Database, [
+        {
+          at: new Date(rolledBackAt.getTime() + 1_000).toISOString(),
+          companyId: 'co_still_blocked',
+          path: null,
+          outcome: 'BLOCKED',
+          errorName: 'IntegrationRequiredError',
+        },
+      ]);
+
+      const [text, json] = await Promise.all([
+        run(['rollout', 'status']),
+        run(['rollout', 'status', '--json']),
+      ]);
+
+      expect(text.code, text.err).toBe(0);
+      expect(text.out).toMatch(
+        /^NOT READY rollback\.verified production: since=\S+ until=\S+ sampleSize=1 v1=0 v2=0 integrationRequired=1 /m,
+      );
+      expect(text.out).toMatch(
+        /^ {2}samples: OperationEvent \d+ \S+ co_still_blocked EINVOICE_SEND no path BLOCKED IntegrationRequiredError$/m,
+      );
+      const status = JSON.parse(json.out) as {
+        rollbackVerification: { id: string; status: string };
+      };
+      expect(status.rollbackVerification).toMatchObject({
+        id: 'rollback.verified',
+        status: 'NOT_READY',
+      });
+    });
   },
 );
 
