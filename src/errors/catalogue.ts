@@ -363,3 +363,21 @@ export function exitCodeOf(code: ErrorCode): 1 | 2 {
     ERROR_CATALOGUE[code].layer === 'input' || CONFIGURATION_ERRORS.has(code);
   return mistake ? 2 : 1;
 }
+
+const LAYER_BY_NAME = new Map<string, ErrorLayer>(
+  Object.values(ERROR_CATALOGUE).map((e) => [e.name, e.layer]),
+);
+
+/**
+ * The layer of an operation event's error: the one it recorded, else
+ * the catalogue's for its error name (events written before the layer
+ * was recorded), else `internal`.
+ */
+export function eventErrorLayer(event: {
+  errorLayer: string | null;
+  errorName: string | null;
+}): string {
+  return (
+    event.errorLayer ?? LAYER_BY_NAME.get(event.errorName ?? '') ?? 'internal'
+  );
+}

@@ -10,39 +10,7 @@ import {
   type DeploymentEnvironment,
 } from '../flags/flag-value.js';
 import { RolloutStore, type RolloutState } from './rollout-store.js';
-import {
-  ENFORCEMENT_ON_ENTRY,
-  NEXT_STAGE,
-  type ForwardStage,
-} from './stages.js';
-
-/** The forward stages in order, from LEGACY to COMPLETE. */
-function forwardPath(): ForwardStage[] {
-  const path: ForwardStage[] = [];
-  for (let s: ForwardStage | null = 'LEGACY'; s !== null; s = NEXT_STAGE[s]) {
-    path.push(s);
-  }
-  return path;
-}
-
-/**
- * Whether the controller has switched enforcement on in `environment`
- * once a rollout reaches `stage`: the last value `ENFORCEMENT_ON_ENTRY`
- * set on the way there (off when none did). Staging from
- * STAGING_ENFORCED on, production from PRODUCTION_ENFORCED on (the soft
- * fail stage keeps it off, as the spec says).
- */
-export function enforcedAt(
-  stage: ForwardStage,
-  environment: DeploymentEnvironment,
-): boolean {
-  let on = false;
-  for (const s of forwardPath()) {
-    on = ENFORCEMENT_ON_ENTRY[s][environment] ?? on;
-    if (s === stage) break;
-  }
-  return on;
-}
+import { enforcedAt } from './stages.js';
 
 /**
  * Whether the rollout's state lets enforcement be on in `environment`:

@@ -1,5 +1,5 @@
 import { operator, type Database } from '../db/database.js';
-import { ERROR_CATALOGUE } from '../errors/catalogue.js';
+import { ERROR_CATALOGUE, eventErrorLayer } from '../errors/catalogue.js';
 import type { DeploymentEnvironment } from '../flags/flag-value.js';
 import type { ReadinessCheck, ReadinessStatus } from './checks.js';
 
@@ -21,10 +21,6 @@ export const ROLLBACK_VERIFY_DEFAULTS: RollbackVerifyOptions = {
 
 /** The stable id of the check. */
 export const ROLLBACK_VERIFIED = 'rollback.verified';
-
-const LAYER_BY_NAME = new Map<string, string>(
-  Object.values(ERROR_CATALOGUE).map((e) => [e.name, e.layer]),
-);
 
 interface Tally {
   total: number;
@@ -123,7 +119,7 @@ function tally(groups: readonly GroupRow[]): Tally {
     if (g.path === 'V2') t.v2 += n;
     if (g.errorName === 'IntegrationRequiredError') t.required += n;
     if (g.outcome === 'SUCCESS') t.successes += n;
-    else if (layerOf(g) === 'counterpart') t.counterpart += n;
+    else if (eventErrorLayer(g) === 'counterpart') t.counterpart += n;
     else t.failures += n;
   }
   return t;
@@ -184,8 +180,4 @@ async function samplesOf(
       .join(' ')
       .trimEnd(),
   );
-}
-
-function layerOf(g: Pick<GroupRow, 'errorLayer' | 'errorName'>): string {
-  return g.errorLayer ?? LAYER_BY_NAME.get(g.errorName ?? '') ?? 'internal';
 }

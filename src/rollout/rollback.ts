@@ -1,5 +1,5 @@
 import { operator, type Database } from '../db/database.js';
-import { ERROR_CATALOGUE } from '../errors/catalogue.js';
+import { eventErrorLayer } from '../errors/catalogue.js';
 import { invalidInput } from '../errors/tenantgate-error.js';
 import { FlagStore } from '../flags/flag-store.js';
 import type { DeploymentEnvironment } from '../flags/flag-value.js';
@@ -23,10 +23,6 @@ export const ROLLBACK_DEFAULTS: RollbackOptions = {
   minSample: 50,
   maxErrorRate: 0.01,
 };
-
-const LAYER_BY_NAME = new Map<string, string>(
-  Object.values(ERROR_CATALOGUE).map((e) => [e.name, e.layer]),
-);
 
 /** The criteria over the window, and what they call for. */
 export interface CriteriaReport {
@@ -77,8 +73,7 @@ export async function evaluateRollbackCriteria(
     if (r.errorName === 'TenantViolationError') violations += n;
     if (r.errorName === 'IntegrationRequiredError') required += n;
     if (r.outcome === 'SUCCESS') continue;
-    const layer =
-      r.errorLayer ?? LAYER_BY_NAME.get(r.errorName ?? '') ?? 'internal';
+    const layer = eventErrorLayer(r);
     if (layer === 'integration') integration += n;
     if (layer === 'counterpart') counterpart += n;
   }

@@ -52,6 +52,25 @@ export const ENFORCEMENT_ON_ENTRY: Record<
   COMPLETE: {},
 };
 
+/**
+ * Whether the controller has switched enforcement on in `environment`
+ * once a rollout reaches `stage`: the last value `ENFORCEMENT_ON_ENTRY`
+ * set on the way there (off when none did). Staging from
+ * STAGING_ENFORCED on, production from PRODUCTION_ENFORCED on (the soft
+ * fail stage keeps it off, as the spec says).
+ */
+export function enforcedAt(
+  stage: ForwardStage,
+  environment: DeploymentEnvironment,
+): boolean {
+  let on = false;
+  for (const s of STAGES.filter(isForward)) {
+    on = ENFORCEMENT_ON_ENTRY[s][environment] ?? on;
+    if (s === stage) break;
+  }
+  return on;
+}
+
 /** Stages during which enforcement is on somewhere and can break. */
 export function enforcing(stage: Stage): boolean {
   return stage === 'STAGING_ENFORCED' || stage === 'PRODUCTION_ENFORCED';

@@ -3,13 +3,16 @@ import { FlagStore } from '../../src/flags/flag-store.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { RolloutController } from '../../src/rollout/controller.js';
 import {
-  enforcedAt,
   rolloutEnforces,
   setOperatorFlag,
   type OperatorFlagChange,
 } from '../../src/rollout/enforcement-owner.js';
 import { RolloutStore } from '../../src/rollout/rollout-store.js';
-import type { ForwardStage, Stage } from '../../src/rollout/stages.js';
+import {
+  enforcedAt,
+  type ForwardStage,
+  type Stage,
+} from '../../src/rollout/stages.js';
 import { insertCompany } from '../support/builders.js';
 import {
   allFlagsOnFor,
