@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { TenantGateError } from '../errors/tenantgate-error.js';
-import type { Database, Queryable } from './database.js';
+import { owner, type Database, type Queryable } from './database.js';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
 
@@ -40,6 +40,26 @@ export async function migrate(db: Database): Promise<MigrationReport> {
       ]);
     }
   });
+}
+
+/**
+ * The migrations not yet applied to `db`, in order (all of them when
+ * TenantGate never migrated it). Read-only.
+ */
+export async function pendingMigrations(db: Database): Promise<string[]> {
+  const done = await db.transaction(owner, async (tx) => {
+    const [table] = await tx.query<{ ours: boolean }>(
+      `SELECT to_regclass('"_TenantGateMigration"') IS NOT NULL AS ours`,
+    );
+    if (!table?.ours) return [];
+    return tx.query<{ name: string }>(
+      'SELECT name FROM "_TenantGateMigration"',
+    );
+  });
+  const doneNames = new Set(done.map((r) => r.name));
+  return listMigrations()
+    .map((m) => m.name)
+    .filter((name) => !doneNames.has(name));
 }
 
 async function applyPending(session: Queryable): Promise<MigrationReport> {

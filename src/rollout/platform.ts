@@ -1,7 +1,7 @@
 import type { TenantGate } from '../app.js';
 import { auditPlatform } from '../audit/platform-audit.js';
-import { owner, type Database } from '../db/database.js';
-import { listMigrations } from '../db/migrate.js';
+import type { Database } from '../db/database.js';
+import { listMigrations, pendingMigrations } from '../db/migrate.js';
 import { openDatabase } from '../db/open.js';
 import {
   evaluateReadiness,
@@ -100,22 +100,13 @@ export async function openEnvironmentDatabases(
  * setting, never the URL.
  */
 async function requireMigrated(db: Database, setting: string) {
-  const names = listMigrations().map((m) => m.name);
-  let applied: Set<string>;
-  try {
-    const rows = await db.transaction(owner, (tx) =>
-      tx.query<{ name: string }>('SELECT name FROM "_TenantGateMigration"'),
-    );
-    applied = new Set(rows.map((r) => r.name));
-  } catch {
-    applied = new Set();
-  }
-  const missing = names.filter((n) => !applied.has(n));
+  const missing = await pendingMigrations(db);
   if (missing.length === 0) return;
+  const total = listMigrations().length;
   throw new TenantGateError(
     'CONFIG_INVALID',
     `${setting}: the database is not migrated (${missing.length} of ` +
-      `${names.length} TenantGate migrations missing, first ` +
+      `${total} TenantGate migrations missing, first ` +
       `${missing[0]}): run \`tenantgate migrate\` against it first`,
     { field: setting, rule: 'migrated-database' },
   );
