@@ -22,6 +22,7 @@ import {
 } from '@xmldom/xmldom';
 import { Decimal } from 'decimal.js';
 import { ExclusiveCanonicalization } from 'xml-crypto';
+import { zagrebXmlTime } from '../fiscal/zagreb-time.js';
 import { validateCisSchema } from './cis-schema.js';
 
 /**
@@ -143,18 +144,6 @@ const SHA1_REFUSED_FROM = {
   TEST: Date.parse('2026-06-30T22:00:00Z'),
   PROD: Date.parse('2026-12-31T23:00:00Z'),
 };
-
-/** `dd/MM/yyyy, HH:mm:ss` on the Zagreb wall clock (en-GB). */
-const ZAGREB_CLOCK = new Intl.DateTimeFormat('en-GB', {
-  timeZone: 'Europe/Zagreb',
-  year: 'numeric',
-  month: '2-digit',
-  day: '2-digit',
-  hour: '2-digit',
-  minute: '2-digit',
-  second: '2-digit',
-  hourCycle: 'h23',
-});
 
 class CisError extends Error {
   constructor(
@@ -453,7 +442,7 @@ function checkStrict(strict: Strict, root: Element, now: Date): void {
   const sent = wallClockMs(text(header, 'DatumVrijeme'));
   const issued = wallClockMs(text(racun, 'DatVrijeme'));
   const skew = strict.maxClockSkewSeconds * 1000;
-  if (Math.abs(sent - wallClockMs(zagrebWallClock(now))) > skew) {
+  if (Math.abs(sent - wallClockMs(zagrebXmlTime(now))) > skew) {
     fail('v101');
   }
   if (issued > sent) fail('v102');
@@ -576,26 +565,6 @@ function wallClockMs(value: string): number {
   );
 }
 
-/** The reply's `DatumVrijeme`, formatted once per second. */
-const lastReplyClock = { second: Number.NaN, text: '' };
-
-function replyClock(ms: number): string {
-  const second = Math.floor(ms / 1000);
-  if (second !== lastReplyClock.second) {
-    lastReplyClock.text = zagrebWallClock(new Date(second * 1000));
-    lastReplyClock.second = second;
-  }
-  return lastReplyClock.text;
-}
-
-/** An instant on the Zagreb wall clock, `dd.MM.yyyyTHH:mm:ss`. */
-function zagrebWallClock(at: Date): string {
-  return ZAGREB_CLOCK.format(at).replace(
-    /^(\d\d)\/(\d\d)\/(\d{4}), /,
-    '$1.$2.$3T',
-  );
-}
-
 function checkChain(state: State, cert: X509Certificate, now: Date) {
   let issued = state.issued.get(cert);
   if (issued === undefined) {
@@ -656,7 +625,7 @@ function errorReply(messageId: string, code: string, message?: string) {
 }
 
 function header(messageId: string): string {
-  const time = replyClock(Date.now());
+  const time = zagrebXmlTime(new Date());
   return (
     '<tns:Zaglavlje>' +
     `<tns:IdPoruke>${escape(messageId.slice(0, 36))}</tns:IdPoruke>` +
