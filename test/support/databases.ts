@@ -24,6 +24,8 @@ export async function openTestPglite(): Promise<PgliteDatabase> {
 /** A fresh PostgreSQL database cloned from the run's template. */
 export async function openTestPostgres(): Promise<{
   db: PostgresDatabase;
+  /** The new database's URL, for a process that opens it itself. */
+  url: string;
   drop: () => Promise<void>;
 }> {
   const url = process.env.TEST_DATABASE_URL as string;
@@ -35,12 +37,29 @@ export async function openTestPostgres(): Promise<{
   const db = new PostgresDatabase(withDatabase(url, name), { max: 5 });
   return {
     db,
+    url: withDatabase(url, name),
     drop: async () => {
       await db.close();
       await dropTestDatabase(admin, name);
       await admin.end();
     },
   };
+}
+
+/**
+ * The settings that point a whole TenantGate (openTenantGate, the
+ * worker) at a fresh database of `backend`: in-memory PGlite, or a new
+ * PostgreSQL database that `drop` removes.
+ */
+export async function appDatabaseSettings(backend: BackendName): Promise<{
+  settings: Record<string, string>;
+  drop?: () => Promise<void>;
+}> {
+  if (backend === 'pglite') {
+    return { settings: { TENANTGATE_DATA_DIR: 'memory://' } };
+  }
+  const opened = await openTestPostgres();
+  return { settings: { DATABASE_URL: opened.url }, drop: opened.drop };
 }
 
 /**

@@ -18,8 +18,7 @@ import {
   startWorkerProcess,
   type WorkerProcess,
 } from '../../src/workers/worker-process.js';
-import { openTestPostgres, type BackendName } from '../support/databases.js';
-import { withDatabase } from '../support/global-setup.js';
+import { appDatabaseSettings, type BackendName } from '../support/databases.js';
 import { registerSecret } from '../support/known-secrets.js';
 import { CapturedLogs } from '../support/platform.js';
 import {
@@ -139,13 +138,9 @@ describe.each(backends)(
     let drop: (() => Promise<void>) | undefined;
 
     async function databaseSettings(): Promise<Record<string, string>> {
-      if (backend === 'pglite') return { TENANTGATE_DATA_DIR: 'memory://' };
-      const opened = await openTestPostgres();
+      const opened = await appDatabaseSettings(backend);
       drop = opened.drop;
-      const [row] = await opened.db.transaction(operator, (tx) =>
-        tx.query<{ name: string }>('SELECT current_database() AS name'),
-      );
-      return { DATABASE_URL: withDatabase(url as string, row?.name ?? '') };
+      return opened.settings;
     }
 
     beforeAll(async () => {

@@ -47,8 +47,11 @@ import {
 import { CERTS_DIR, P12, certFile } from '../fiscal/support.js';
 import { insertEInvoice, sampleUbl } from '../reporting/reporting-support.js';
 import { randomOib } from '../support/builders.js';
-import { openTestPostgres, type BackendName } from '../support/databases.js';
-import { withDatabase } from '../support/global-setup.js';
+import {
+  appDatabaseSettings,
+  openTestPostgres,
+  type BackendName,
+} from '../support/databases.js';
 import { registerSecret } from '../support/known-secrets.js';
 import { CapturedLogs, newApiKey, sampleFor } from '../support/platform.js';
 
@@ -215,13 +218,9 @@ describe.each(backends)(
     let drop: (() => Promise<void>) | undefined;
 
     async function databaseSettings(): Promise<Record<string, string>> {
-      if (backend === 'pglite') return { TENANTGATE_DATA_DIR: 'memory://' };
-      const opened = await openTestPostgres();
+      const opened = await appDatabaseSettings(backend);
       drop = opened.drop;
-      const [row] = await opened.db.transaction(operator, (tx) =>
-        tx.query<{ name: string }>('SELECT current_database() AS name'),
-      );
-      return { DATABASE_URL: withDatabase(url as string, row?.name ?? '') };
+      return opened.settings;
     }
 
     beforeAll(async () => {
